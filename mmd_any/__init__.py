@@ -1,0 +1,12 @@
+"""mmd_any: Maximum Mean Discrepancy written once for every array-API library.
+
+The public functions take NumPy, PyTorch, CuPy, JAX, Dask or array-api-strict
+arrays and return results in the same library, dtype and device.
+"""
+
+from . import bandwidths, kernels
+from .estimators import ESTIMATORS, mmd, mmd2
+from .kernels import kernel_matrix
+
+__all__ = ["ESTIMATORS", "bandwidths", "kernel_matrix", "kernels", "mmd", "mmd2"]
+__version__ = "0.1.0"

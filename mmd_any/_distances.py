@@ -1,0 +1,79 @@
+"""Pairwise distances and inner products, written once for every namespace.
+
+Three metrics serve the kernels:
+
+* ``"sqeuclidean"``: ``‖a − b‖²`` from norms and one matmul. The operands are
+  augmented so that the matmul itself returns ``‖a‖² + ‖b‖² − 2 a·b``; the
+  caller centres the data on the pooled mean first so that the cancellation
+  in that sum stays at the rounding level of the spread, not of the offset.
+* ``"cityblock"``: ``‖a − b‖₁``, accumulated over chunks of features so that
+  the temporary is ``rows × cols × chunk`` and never ``rows × cols × d``.
+* ``"dot"``: ``a · b``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+Array = Any
+Metric = Literal["sqeuclidean", "cityblock", "dot"]
+
+#: Largest number of elements of the ``rows × cols × chunk`` temporary that the
+#: L1 distance builds per feature chunk (16 MiB in float32).
+L1_CHUNK_ELEMENTS = 1 << 22
+
+
+def center(xp: Any, z: Array) -> Array:
+    """Subtract the column means (the pooled mean when ``z`` is pooled)."""
+    return z - xp.mean(z, axis=0, keepdims=True)
+
+
+def sq_norms(xp: Any, z: Array) -> Array:
+    """Row-wise squared Euclidean norms, shape ``(n,)``."""
+    return xp.sum(z * z, axis=1)
+
+
+def augment_for_sqeuclidean(xp: Any, z: Array) -> tuple[Array, Array]:
+    """Operands ``left, right`` with ``left[i] · right[j] = ‖z_i − z_j‖²``.
+
+    ``left = [z, ‖z‖², 1]`` and ``right = [−2 z, 1, ‖z‖²]``: the distance tile
+    is then one matmul and a clamp, with no extra passes over the tile.
+    """
+    norms = sq_norms(xp, z)[:, None]
+    ones = xp.ones_like(norms)
+    left = xp.concat([z, norms, ones], axis=1)
+    right = xp.concat([-2.0 * z, ones, norms], axis=1)
+    return left, right
+
+
+def sqeuclidean_tile(xp: Any, left: Array, right: Array) -> Array:
+    """``‖a_i − b_j‖²`` for augmented row blocks, clamped at 0."""
+    return xp.maximum(xp.matmul(left, xp.matrix_transpose(right)), 0.0)
+
+
+def cityblock_tile(xp: Any, a: Array, b: Array) -> Array:
+    """``‖a_i − b_j‖₁`` with a bounded temporary."""
+    rows, cols, dim = a.shape[0], b.shape[0], a.shape[1]
+    chunk = max(1, min(dim, L1_CHUNK_ELEMENTS // max(1, rows * cols)))
+    total = None
+    for start in range(0, dim, chunk):
+        stop = min(dim, start + chunk)
+        diff = a[:, None, start:stop] - b[None, :, start:stop]
+        part = xp.sum(xp.abs(diff), axis=2)
+        total = part if total is None else total + part
+    return total
+
+
+def dot_tile(xp: Any, a: Array, b: Array) -> Array:
+    """Inner products ``a_i · b_j``."""
+    return xp.matmul(a, xp.matrix_transpose(b))
+
+
+def paired(xp: Any, metric: Metric, a: Array, b: Array) -> Array:
+    """The metric between matching rows ``a_i`` and ``b_i``, shape ``(n,)``."""
+    if metric == "dot":
+        return xp.sum(a * b, axis=1)
+    diff = a - b
+    if metric == "cityblock":
+        return xp.sum(xp.abs(diff), axis=1)
+    return xp.sum(diff * diff, axis=1)

@@ -1,0 +1,239 @@
+"""Namespace, device and dtype helpers, and validation of the two samples.
+
+Everything here works on metadata (types, shapes, dtypes, devices) except
+:func:`check_finite`, whose single reduction is the only value check the
+library makes, and which the caller can switch off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from array_api_compat import (
+    array_namespace,
+    device,
+    is_array_api_obj,
+    is_dask_array,
+    is_lazy_array,
+)
+
+__all__ = [
+    "Samples",
+    "accumulator_dtype",
+    "as_0d",
+    "compute_dtype",
+    "prepare_samples",
+    "prepare_single",
+]
+
+Array = Any
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Two validated samples in a common namespace, dtype and device.
+
+    Attributes
+    ----------
+    xp : namespace
+        The array-API namespace of the inputs (array-api-compat wrapped).
+    x, y : arrays
+        2-D arrays of shape ``(n, d)`` and ``(m, d)`` in ``dtype``.
+    dtype : dtype
+        The dtype the computation runs in (at least 32-bit floating).
+    result_dtype : dtype
+        The dtype the result is returned in (the promoted input dtype).
+    finite : array or None
+        A 0-d boolean array that is False when an input holds NaN/inf and the
+        check had to be deferred (lazy arrays); None when checked eagerly or
+        not requested.
+    """
+
+    xp: Any
+    x: Array
+    y: Array
+    dtype: Any
+    result_dtype: Any
+    finite: Array | None
+
+
+def _namespace_of(x: object, y: object) -> Any:
+    """The namespace of the array inputs; plain Python data counts as NumPy."""
+    arrays = [a for a in (x, y) if is_array_api_obj(a)]
+    if not arrays:
+        return array_namespace(np.empty(0))
+    try:
+        return array_namespace(*arrays)
+    except TypeError as exc:
+        raise TypeError(
+            f"`x` ({type(x).__module__}.{type(x).__qualname__}) and `y` "
+            f"({type(y).__module__}.{type(y).__qualname__}) come from different "
+            "array libraries; convert one so that both share a namespace"
+        ) from exc
+
+
+def _as_array(xp: Any, a: object, name: str) -> Array:
+    """Return ``a`` untouched if it is an array, else convert Python data."""
+    if is_array_api_obj(a):
+        return a
+    try:
+        return xp.asarray(a)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"`{name}` must be an array or nested sequence of numbers, got {type(a).__qualname__}"
+        ) from exc
+
+
+def _as_2d(xp: Any, a: Array, name: str) -> Array:
+    """Check the rank of a sample: 1-D is n samples of dimension 1."""
+    if a.ndim == 1:
+        return xp.reshape(a, (a.shape[0], 1))
+    if a.ndim != 2:
+        raise ValueError(
+            f"`{name}` must be 1-D (n,) or 2-D (n, d), got an array of rank "
+            f"{a.ndim} with shape {tuple(a.shape)}"
+        )
+    return a
+
+
+def _is_floating(xp: Any, dtype: Any) -> bool:
+    return xp.isdtype(dtype, "real floating")
+
+
+def _float_dtype(xp: Any, a: Array, name: str, dev: Any) -> Any:
+    """The floating dtype ``a`` computes in: integers/bools go to the default."""
+    if xp.isdtype(a.dtype, "complex floating"):
+        raise TypeError(f"`{name}` has complex dtype {a.dtype}; MMD needs real data")
+    if _is_floating(xp, a.dtype):
+        return a.dtype
+    if xp.isdtype(a.dtype, ("integral", "bool")):
+        info = xp.__array_namespace_info__()
+        return info.default_dtypes(device=dev)["real floating"]
+    raise TypeError(f"`{name}` has unsupported dtype {a.dtype}")
+
+
+def compute_dtype(xp: Any, dtype: Any) -> Any:
+    """At least float32: half precisions are computed in float32."""
+    if xp.finfo(dtype).bits < 32:
+        return xp.float32
+    return dtype
+
+
+def accumulator_dtype(xp: Any, dtype: Any, dev: Any) -> Any:
+    """float64 where the device supports it, else ``dtype``.
+
+    Partial sums of Gram tiles are small (2 x 2, or 2 x P) and cheap to
+    accumulate in double precision, which keeps the error of the many-tile sum
+    at the level of a single tile.
+    """
+    try:
+        floats = xp.__array_namespace_info__().dtypes(device=dev, kind="real floating")
+    except (AttributeError, TypeError, ValueError):
+        return dtype
+    return floats.get("float64", dtype)
+
+
+def _values_readable(a: Array) -> bool:
+    """Whether ``bool(a)`` is cheap and allowed (not dask, not a JAX tracer)."""
+    if is_dask_array(a):
+        return False
+    if not is_lazy_array(a):
+        return True
+    # JAX arrays count as lazy; eager ones can be read, traced ones cannot.
+    try:
+        bool(array_namespace(a).all(a))
+    except Exception:  # noqa: BLE001 - tracers raise backend-specific errors
+        return False
+    return True
+
+
+def _finite_flag(xp: Any, arrays: tuple[Array, ...], names: tuple[str, ...]) -> Array | None:
+    """Raise on NaN/inf when values can be read, else return a lazy flag."""
+    flags = [xp.all(xp.isfinite(a)) for a in arrays]
+    if all(_values_readable(a) for a in arrays):
+        for flag, name in zip(flags, names, strict=True):
+            if not bool(flag):
+                raise ValueError(
+                    f"`{name}` contains NaN or inf; clean the data or pass check_finite=False"
+                )
+        return None
+    flag = flags[0]
+    for other in flags[1:]:
+        flag = xp.logical_and(flag, other)
+    return flag
+
+
+def _check_same_device(x: Array, y: Array) -> Any:
+    dev_x, dev_y = device(x), device(y)
+    if dev_x != dev_y:
+        raise ValueError(
+            f"`x` is on device {dev_x!r} but `y` is on device {dev_y!r}; move both to one device"
+        )
+    return dev_x
+
+
+def prepare_samples(
+    x: object, y: object, *, check_finite: bool = True, min_size: int = 1
+) -> Samples:
+    """Validate two samples and bring them to a common dtype.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Samples of shape ``(n, d)`` / ``(m, d)``, or 1-D of shape ``(n,)``.
+    check_finite : bool
+        Raise ``ValueError`` on NaN/inf. For lazy arrays (Dask, traced JAX)
+        the check cannot run eagerly and a lazy flag is returned instead.
+    min_size : int
+        Smallest number of rows each sample must have.
+
+    Returns
+    -------
+    Samples
+    """
+    xp = _namespace_of(x, y)
+    x = _as_2d(xp, _as_array(xp, x, "x"), "x")
+    y = _as_2d(xp, _as_array(xp, y, "y"), "y")
+    dev = _check_same_device(x, y)
+    for a, name in ((x, "x"), (y, "y")):
+        if a.shape[0] is not None and a.shape[0] < min_size:
+            what = "is empty" if a.shape[0] == 0 else f"has {a.shape[0]} samples"
+            raise ValueError(f"`{name}` {what}; at least {min_size} required")
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(
+            f"`y` has {y.shape[1]} features but `x` has {x.shape[1]}; both samples "
+            "must have the same dimension"
+        )
+    result_dtype = xp.result_type(_float_dtype(xp, x, "x", dev), _float_dtype(xp, y, "y", dev))
+    dtype = compute_dtype(xp, result_dtype)
+    x = x if x.dtype == dtype else xp.astype(x, dtype)
+    y = y if y.dtype == dtype else xp.astype(y, dtype)
+    finite = _finite_flag(xp, (x, y), ("x", "y")) if check_finite else None
+    return Samples(xp, x, y, dtype, result_dtype, finite)
+
+
+def prepare_single(x: object, *, check_finite: bool = True) -> Samples:
+    """Validate one sample (``y`` is ``x``) for functions of a single sample."""
+    return prepare_samples(x, x, check_finite=check_finite)
+
+
+def as_0d(xp: Any, value: Array) -> Array:
+    """Make sure a reduction comes back as a 0-d array, not a NumPy scalar."""
+    if isinstance(value, np.generic):
+        return xp.asarray(value)
+    return value
+
+
+def finalize(samples: Samples, value: Array) -> Array:
+    """Cast to the result dtype and apply a deferred finiteness flag."""
+    xp = samples.xp
+    value = as_0d(xp, value)
+    if samples.finite is not None:
+        value = xp.where(
+            samples.finite, value, xp.asarray(float("nan"), dtype=value.dtype, device=device(value))
+        )
+    if value.dtype != samples.result_dtype:
+        value = xp.astype(value, samples.result_dtype)
+    return as_0d(xp, value)

@@ -1,0 +1,317 @@
+"""Bandwidth rules of the radial kernels.
+
+A rule turns the pooled sample into one or more bandwidths ``σ_k``. Every rule
+has the form ``σ_k = base · scales[k]``: ``base`` may be computed from the data
+(a 0-d array on the data's device, never read back to the host) and ``scales``
+are Python floats known before any data is seen. Kernels with several
+bandwidths are the *sum* of the single-bandwidth kernels (the multi-kernel
+MK-MMD of DAN and of the seeds' ``MMDLoss``).
+
+Rules
+-----
+``Fixed(values)``
+    Given bandwidths: a positive float, a sequence of them, or an array.
+``Median(scales=(1.0,), max_samples=1000, seed=0)``
+    ``base`` = median distance over the distinct pairs of the pooled sample, in
+    the kernel's own metric (Euclidean for the Gaussian and inverse
+    multiquadric, L1 for the Laplacian). Exact while the pooled sample has at
+    most ``max_samples`` points; above that, exact on a seeded subsample of
+    ``max_samples`` points drawn without replacement.
+``MeanSquaredDistance(scales=(1.0,))``
+    ``2·base² = mean squared Euclidean distance over the distinct pairs``,
+    so the Gaussian is ``exp(−‖x−y‖² / mean_sq_dist)``. Computed exactly in
+    O(N·d) from the centred norms, without any pairwise matrix.
+    :meth:`MeanSquaredDistance.seed` gives the seeds' five-kernel ladder.
+
+A data-driven ``base`` that comes out as 0 (more than half of the pairs are
+duplicates, or all points coincide) is replaced by the root mean squared
+distance, and by 1.0 if that is 0 too, so the kernel never divides by zero.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import array_api_extra as xpx
+import numpy as np
+from array_api_compat import device, is_array_api_obj
+
+from . import _distances
+from ._namespace import _values_readable
+
+__all__ = [
+    "BandwidthRule",
+    "Fixed",
+    "MeanSquaredDistance",
+    "Median",
+    "as_bandwidth",
+    "seed_scales",
+]
+
+Array = Any
+#: ``pair_distances(points)`` returns the ``(M, M)`` matrix of distances.
+PairDistances = Callable[[Array], Array]
+
+
+@dataclass(frozen=True)
+class Sigmas:
+    """Resolved bandwidths ``σ_k = base · scales[k]`` (internal)."""
+
+    base: float | Array
+    scales: tuple[float, ...]
+
+
+def _check_scales(scales: Sequence[float], name: str = "scales") -> tuple[float, ...]:
+    values = tuple(float(s) for s in scales)
+    if not values:
+        raise ValueError(f"`{name}` must hold at least one value")
+    for value in values:
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"`{name}` must be positive and finite, got {value!r}")
+    return values
+
+
+class BandwidthRule:
+    """Base class of the bandwidth rules (see the module docstring)."""
+
+    def resolve(self, xp: Any, z: Array, pair_distances: PairDistances) -> list[Sigmas]:
+        """Bandwidths for the centred pooled sample ``z`` (internal)."""
+        raise NotImplementedError
+
+    @property
+    def count(self) -> int:
+        """Number of bandwidths the rule yields."""
+        raise NotImplementedError
+
+
+class Fixed(BandwidthRule):
+    """Given bandwidths.
+
+    Parameters
+    ----------
+    values : float, sequence of float, or array
+        Positive bandwidths. A 0-d or 1-D array (for example a torch tensor
+        that requires grad) is used as is, on its own device; its values are
+        checked for positivity only where they can be read without a device
+        synchronisation or a lazy compute.
+    """
+
+    def __init__(self, values: float | Sequence[float] | Array) -> None:
+        if is_array_api_obj(values):
+            if values.ndim > 1:
+                raise ValueError(
+                    f"`bandwidth` array must be 0-d or 1-D, got shape {tuple(values.shape)}"
+                )
+            if _values_readable(values) and not bool(_namespace_all_positive(values)):
+                raise ValueError("`bandwidth` must be positive and finite")
+            self.values: tuple[float, ...] | Array = values
+        elif isinstance(values, (int, float)) and not isinstance(values, bool):
+            self.values = _check_scales([values], "bandwidth")
+        elif isinstance(values, Sequence) and not isinstance(values, str):
+            self.values = _check_scales(values, "bandwidth")
+        else:
+            raise TypeError(
+                "`bandwidth` must be a positive float, a sequence of floats, an array, "
+                f"'median', 'mean' or a BandwidthRule, got {values!r}"
+            )
+
+    @property
+    def count(self) -> int:
+        if isinstance(self.values, tuple):
+            return len(self.values)
+        return 1 if self.values.ndim == 0 else int(self.values.shape[0])
+
+    def resolve(self, xp: Any, z: Array, pair_distances: PairDistances) -> list[Sigmas]:
+        if isinstance(self.values, tuple):
+            return [Sigmas(1.0, self.values)]
+        values = xp.astype(self.values, z.dtype)
+        if values.ndim == 0:
+            return [Sigmas(values, (1.0,))]
+        return [Sigmas(values[k], (1.0,)) for k in range(values.shape[0])]
+
+    def __repr__(self) -> str:
+        if isinstance(self.values, tuple):
+            shown = self.values[0] if len(self.values) == 1 else list(self.values)
+            return f"Fixed({shown!r})"
+        return f"Fixed(<array of shape {tuple(self.values.shape)}>)"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Fixed)
+            and isinstance(self.values, tuple)
+            and self.values == other.values
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.values) if isinstance(self.values, tuple) else id(self)
+
+
+def _namespace_all_positive(values: Array) -> Array:
+    from array_api_compat import array_namespace
+
+    xp = array_namespace(values)
+    return xp.all(xp.logical_and(values > 0, xp.isfinite(values)))
+
+
+def _mean_sq_distance(xp: Any, z: Array) -> Array:
+    """Mean of ``‖z_i − z_j‖²`` over ``i ≠ j`` for centred ``z``, in O(N·d)."""
+    n_points = z.shape[0]
+    return 2.0 * xp.sum(z * z) / (n_points - 1)
+
+
+def _positive_or_fallback(xp: Any, base: Array, z: Array) -> Array:
+    """Replace a zero data-driven bandwidth by the RMS distance, then by 1."""
+    rms = xp.sqrt(_mean_sq_distance(xp, z))
+    one = xp.ones_like(base)
+    fallback = xp.where(rms > 0, rms, one)
+    return xp.where(base > 0, base, fallback)
+
+
+def _subsample(xp: Any, z: Array, max_samples: int, seed: int) -> Array:
+    n_points = z.shape[0]
+    if n_points <= max_samples:
+        return z
+    rows = np.sort(np.random.default_rng(seed).choice(n_points, max_samples, replace=False))
+    return xp.take(z, xp.asarray(rows, device=device(z)), axis=0)
+
+
+def _median_distinct_pairs(xp: Any, dists: Array) -> Array:
+    """Median of the strict upper triangle of a square distance matrix.
+
+    The lower triangle and the diagonal are set to +inf, so the ``P`` finite
+    values sort first; one O(M²) partition finds the middle ones.
+    """
+    size = dists.shape[0]
+    n_pairs = size * (size - 1) // 2
+    index = xp.arange(size, device=device(dists))
+    upper = index[:, None] < index[None, :]
+    inf = xp.asarray(math.inf, dtype=dists.dtype, device=device(dists))
+    flat = xp.reshape(xp.where(upper, dists, inf), (-1,))
+    middle = n_pairs // 2
+    parted = xpx.partition(flat, middle, xp=xp)
+    upper_mid = parted[middle]
+    if n_pairs % 2:
+        return upper_mid
+    lower_mid = xp.max(parted[:middle])
+    return (lower_mid + upper_mid) / 2
+
+
+@dataclass(frozen=True)
+class Median(BandwidthRule):
+    """Median heuristic: ``σ_k = scales[k] · median pairwise distance``.
+
+    Parameters
+    ----------
+    scales : sequence of float
+        Multipliers of the median distance, one kernel each (summed).
+    max_samples : int
+        Largest pooled size computed exactly; above it the median is taken
+        over the distinct pairs of a seeded subsample of this many points.
+    seed : int
+        Seed of the NumPy generator that draws the subsample.
+    """
+
+    scales: tuple[float, ...] = (1.0,)
+    max_samples: int = 1000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scales", _check_scales(self.scales))
+        if int(self.max_samples) < 2:
+            raise ValueError(f"`max_samples` must be at least 2, got {self.max_samples}")
+
+    @property
+    def count(self) -> int:
+        return len(self.scales)
+
+    def resolve(self, xp: Any, z: Array, pair_distances: PairDistances) -> list[Sigmas]:
+        points = _subsample(xp, z, self.max_samples, self.seed)
+        median = _median_distinct_pairs(xp, pair_distances(points))
+        return [Sigmas(_positive_or_fallback(xp, median, z), self.scales)]
+
+
+def seed_scales(kernel_mul: float = 2.0, kernel_num: int = 5) -> tuple[float, ...]:
+    """σ multipliers of the seeds' ladder.
+
+    The seeds multiply the squared bandwidth by ``kernel_mul ** (i −
+    kernel_num // 2)`` for ``i = 0 … kernel_num − 1``; σ itself scales by the
+    square root of that.
+    """
+    if kernel_num < 1:
+        raise ValueError(f"`kernel_num` must be at least 1, got {kernel_num}")
+    if not (kernel_mul > 0 and math.isfinite(kernel_mul)):
+        raise ValueError(f"`kernel_mul` must be positive, got {kernel_mul}")
+    return tuple(math.sqrt(kernel_mul ** (i - kernel_num // 2)) for i in range(kernel_num))
+
+
+@dataclass(frozen=True)
+class MeanSquaredDistance(BandwidthRule):
+    """Mean heuristic: ``2·base² = mean squared distance`` over distinct pairs.
+
+    With ``scales = seed_scales(2.0, 5)`` (see :meth:`seed`) this is the
+    bandwidth of the seeds' ``MMDLoss``: five Gaussians
+    ``exp(−‖x−y‖² / (b · 2^(i−2)))`` with ``b`` the mean off-diagonal squared
+    distance of the pooled sample. Defined on squared Euclidean distances for
+    every radial kernel.
+    """
+
+    scales: tuple[float, ...] = (1.0,)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scales", _check_scales(self.scales))
+
+    @classmethod
+    def seed(cls, kernel_mul: float = 2.0, kernel_num: int = 5) -> MeanSquaredDistance:
+        """The seeds' ladder of ``kernel_num`` bandwidths, ratio ``kernel_mul`` in σ²."""
+        return cls(seed_scales(kernel_mul, kernel_num))
+
+    @property
+    def count(self) -> int:
+        return len(self.scales)
+
+    def resolve(self, xp: Any, z: Array, pair_distances: PairDistances) -> list[Sigmas]:
+        base = xp.sqrt(_mean_sq_distance(xp, z) / 2.0)
+        return [Sigmas(_positive_or_fallback(xp, base, z), self.scales)]
+
+
+_NAMED_RULES: dict[str, Callable[[], BandwidthRule]] = {
+    "median": Median,
+    "mean": MeanSquaredDistance,
+}
+
+
+def as_bandwidth(spec: object) -> BandwidthRule:
+    """Turn a user's bandwidth argument into a :class:`BandwidthRule`.
+
+    Parameters
+    ----------
+    spec : float, sequence of float, array, str or BandwidthRule
+        ``"median"``, ``"mean"``, a positive float, a sequence of positive
+        floats (their kernels are summed), a 0-d/1-D array, or a rule.
+    """
+    if isinstance(spec, BandwidthRule):
+        return spec
+    if isinstance(spec, str):
+        try:
+            return _NAMED_RULES[spec]()
+        except KeyError:
+            raise ValueError(
+                f"unknown `bandwidth` {spec!r}; valid names are {sorted(_NAMED_RULES)}, "
+                "or give a positive float, a sequence of floats or a BandwidthRule"
+            ) from None
+    return Fixed(spec)  # type: ignore[arg-type]
+
+
+def pair_distances_for(xp: Any, metric: str) -> PairDistances:
+    """``points -> (M, M)`` distances (not squared) in the kernel's metric."""
+    if metric == "cityblock":
+        return lambda points: _distances.cityblock_tile(xp, points, points)
+
+    def euclidean(points: Array) -> Array:
+        left, right = _distances.augment_for_sqeuclidean(xp, points)
+        return xp.sqrt(_distances.sqeuclidean_tile(xp, left, right))
+
+    return euclidean

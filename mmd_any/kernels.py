@@ -1,0 +1,338 @@
+"""Kernels, and the Gram matrix of one or two samples.
+
+=======================  =============================================  ==========
+kernel                   k(x, y)                                        metric
+=======================  =============================================  ==========
+``Gaussian(σ)``          ``Σ_k exp(−‖x−y‖² / (2 σ_k²))``                Euclidean
+``Laplacian(σ)``         ``Σ_k exp(−‖x−y‖₁ / σ_k)``                     L1
+``InverseMultiquadric``  ``Σ_k (1 + ‖x−y‖² / σ_k²)^(−1/2)``             Euclidean
+``Linear()``             ``x · y``                                      dot
+``Polynomial(p, γ, c)``  ``(γ x · y + c)^p``, ``γ = 1/d`` when None     dot
+=======================  =============================================  ==========
+
+The three radial kernels take a ``bandwidth``: a positive float, a sequence of
+them (the kernel is then the sum over the bandwidths), ``"median"`` (default),
+``"mean"``, or a rule from :mod:`mmd_any.bandwidths`. Their distances are
+computed after centring the pooled sample on its mean; the dot-product kernels
+are not translation invariant and see the data as given.
+
+A ladder of Gaussian (or Laplacian) bandwidths whose exponents differ by powers
+of two, such as the seeds' ratio-2 ladder, is evaluated with a single ``exp``
+and repeated squaring.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from . import _gram
+from ._namespace import prepare_samples, prepare_single
+from .bandwidths import BandwidthRule, Sigmas, as_bandwidth, pair_distances_for
+
+__all__ = [
+    "Gaussian",
+    "InverseMultiquadric",
+    "Kernel",
+    "Laplacian",
+    "Linear",
+    "Polynomial",
+    "as_kernel",
+    "kernel_matrix",
+]
+
+Array = Any
+
+#: Longest run of squarings in one exp ladder: ``e^(2^8)`` carries at most
+#: ``2^9`` ulps of relative error, below the test tolerances of every dtype.
+MAX_LADDER_DOUBLINGS = 8
+
+
+class Kernel:
+    """Base class of the kernels.
+
+    Subclasses define ``metric`` (``"sqeuclidean"``, ``"cityblock"`` or
+    ``"dot"``), ``name``, :meth:`parameters` (data-driven values, resolved
+    once per call from the pooled sample) and :meth:`profile` (the kernel as
+    an elementwise function of the metric).
+    """
+
+    name: ClassVar[str]
+    metric: ClassVar[str]
+
+    @property
+    def translation_invariant(self) -> bool:
+        """Whether ``k(x + c, y + c) = k(x, y)`` (the distance-based kernels)."""
+        return self.metric != "dot"
+
+    def parameters(self, xp: Any, z: Array) -> Any:
+        """Resolve data-driven parameters from the pooled sample ``z``."""
+        return None
+
+    def profile(self, xp: Any, values: Array, params: Any) -> Array:
+        """Kernel values from a tile of metric values (elementwise)."""
+        raise NotImplementedError
+
+    def __call__(self, x: Array, y: Array | None = None) -> Array:
+        """The Gram matrix ``K(x, y)``; see :func:`kernel_matrix`."""
+        return kernel_matrix(x, y, kernel=self)
+
+
+def _ladder_chains(ratios: Sequence[float]) -> list[tuple[float, list[int]]]:
+    """Group exponent ratios into chains ``start · 2^j``, j ≤ MAX_LADDER_DOUBLINGS.
+
+    Returns ``[(start, [multiplier, ...]), ...]`` where each multiplier is an
+    integer power of two: ``exp(−t·start·mult) = exp(−t·start)^mult``.
+    """
+    chains: list[tuple[float, list[int]]] = []
+    for ratio in sorted(ratios):
+        for start, multipliers in chains:
+            quotient = ratio / start
+            mantissa, exponent = math.frexp(quotient)
+            if mantissa == 0.5 and exponent - 1 <= MAX_LADDER_DOUBLINGS:
+                multipliers.append(2 ** (exponent - 1))
+                break
+        else:
+            chains.append((ratio, [1]))
+    return chains
+
+
+def exp_sum(xp: Any, values: Array, groups: list[Sigmas], power: int, const: float) -> Array:
+    """``Σ_k exp(−values · const / σ_k^power)`` with one exp per ladder chain."""
+    total = None
+    for group in groups:
+        factor = const / group.base**power
+        ratios = [1.0 / scale**power for scale in group.scales]
+        for start, multipliers in _ladder_chains(ratios):
+            current = xp.exp(values * (-(factor * start)))
+            reached = 1
+            for multiplier in multipliers:
+                while reached < multiplier:
+                    current = current * current
+                    reached *= 2
+                total = current if total is None else total + current
+    return total
+
+
+@dataclass(frozen=True)
+class _Radial(Kernel):
+    bandwidth: Any = "median"
+    _rule: BandwidthRule = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_rule", as_bandwidth(self.bandwidth))
+
+    @property
+    def rule(self) -> BandwidthRule:
+        """The bandwidth rule this kernel uses."""
+        return self._rule
+
+    def parameters(self, xp: Any, z: Array) -> list[Sigmas]:
+        return self._rule.resolve(xp, z, pair_distances_for(xp, self.metric))
+
+
+@dataclass(frozen=True)
+class Gaussian(_Radial):
+    """Gaussian (RBF) kernel ``exp(−‖x−y‖² / (2σ²))``, summed over bandwidths.
+
+    Parameters
+    ----------
+    bandwidth : float, sequence of float, array, str or BandwidthRule
+        σ, or a rule for it (default ``"median"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mmd_any.kernels import Gaussian
+    >>> float(Gaussian(1.0)(np.zeros((1, 2)), np.ones((1, 2)))[0, 0])  # exp(-1)
+    0.36787944117144233
+    """
+
+    name: ClassVar[str] = "gaussian"
+    metric: ClassVar[str] = "sqeuclidean"
+
+    def profile(self, xp: Any, values: Array, params: list[Sigmas]) -> Array:
+        return exp_sum(xp, values, params, power=2, const=0.5)
+
+
+@dataclass(frozen=True)
+class Laplacian(_Radial):
+    """Laplacian kernel ``exp(−‖x−y‖₁ / σ)``, summed over bandwidths.
+
+    The median rule uses the median L1 distance for this kernel.
+    """
+
+    name: ClassVar[str] = "laplacian"
+    metric: ClassVar[str] = "cityblock"
+
+    def profile(self, xp: Any, values: Array, params: list[Sigmas]) -> Array:
+        return exp_sum(xp, values, params, power=1, const=1.0)
+
+
+@dataclass(frozen=True)
+class InverseMultiquadric(_Radial):
+    """Inverse multiquadric ``(1 + ‖x−y‖² / σ²)^(−1/2)``, summed over bandwidths."""
+
+    name: ClassVar[str] = "inverse_multiquadric"
+    metric: ClassVar[str] = "sqeuclidean"
+
+    def profile(self, xp: Any, values: Array, params: list[Sigmas]) -> Array:
+        total = None
+        for group in params:
+            for scale in group.scales:
+                coeff = 1.0 / (group.base * scale) ** 2
+                term = 1.0 / xp.sqrt(1.0 + values * coeff)
+                total = term if total is None else total + term
+        return total
+
+
+@dataclass(frozen=True)
+class Linear(Kernel):
+    """Linear kernel ``x · y``: the MMD² is ``‖mean(x) − mean(y)‖²``."""
+
+    name: ClassVar[str] = "linear"
+    metric: ClassVar[str] = "dot"
+
+    def profile(self, xp: Any, values: Array, params: Any) -> Array:
+        return values
+
+
+def _integer_power(values: Array, degree: int) -> Array:
+    """``values ** degree`` by repeated squaring (exact sign, no NaN)."""
+    result = None
+    base = values
+    while degree:
+        if degree & 1:
+            result = base if result is None else result * base
+        degree >>= 1
+        if degree:
+            base = base * base
+    return result
+
+
+@dataclass(frozen=True)
+class Polynomial(Kernel):
+    """Polynomial kernel ``(γ x · y + c)^p``; the KID kernel with the defaults.
+
+    Parameters
+    ----------
+    degree : int
+        The power ``p`` (a positive integer).
+    gamma : float or None
+        ``γ``; None means ``1 / d`` for ``d`` features.
+    coef0 : float
+        ``c ≥ 0``.
+    """
+
+    degree: int = 3
+    gamma: float | None = None
+    coef0: float = 1.0
+
+    name: ClassVar[str] = "polynomial"
+    metric: ClassVar[str] = "dot"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.degree, bool) or not isinstance(self.degree, int) or self.degree < 1:
+            raise ValueError(f"`degree` must be a positive integer, got {self.degree!r}")
+        if self.gamma is not None and not (math.isfinite(self.gamma) and self.gamma > 0):
+            raise ValueError(f"`gamma` must be positive or None, got {self.gamma!r}")
+        if not (math.isfinite(self.coef0) and self.coef0 >= 0):
+            raise ValueError(f"`coef0` must be a non-negative float, got {self.coef0!r}")
+
+    def parameters(self, xp: Any, z: Array) -> float:
+        return 1.0 / z.shape[1] if self.gamma is None else float(self.gamma)
+
+    def profile(self, xp: Any, values: Array, params: float) -> Array:
+        return _integer_power(values * params + self.coef0, self.degree)
+
+
+_KERNELS: dict[str, type[Kernel]] = {
+    "gaussian": Gaussian,
+    "laplacian": Laplacian,
+    "linear": Linear,
+    "polynomial": Polynomial,
+    "inverse_multiquadric": InverseMultiquadric,
+}
+_ALIASES = {"rbf": "gaussian", "imq": "inverse_multiquadric", "poly": "polynomial"}
+
+
+def as_kernel(kernel: str | Kernel) -> Kernel:
+    """A :class:`Kernel` from an instance or a lower-case name.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the valid ones).
+    TypeError
+        For anything that is neither a name nor a :class:`Kernel`.
+    """
+    if isinstance(kernel, Kernel):
+        return kernel
+    if isinstance(kernel, str):
+        key = _ALIASES.get(kernel, kernel)
+        if key in _KERNELS:
+            return _KERNELS[key]()
+        raise ValueError(
+            f"unknown `kernel` {kernel!r}; valid names are {sorted(_KERNELS)} "
+            f"(aliases {sorted(_ALIASES)})"
+        )
+    raise TypeError(
+        "`kernel` must be a kernel name or a mmd_any.kernels.Kernel, "
+        f"got {type(kernel).__qualname__}"
+    )
+
+
+def kernel_matrix(
+    x: Array,
+    y: Array | None = None,
+    *,
+    kernel: str | Kernel = "gaussian",
+    check_finite: bool = True,
+) -> Array:
+    """The Gram matrix ``K[i, j] = k(x_i, y_j)``.
+
+    Data-driven bandwidths are computed from the pooled sample ``[x; y]``
+    (from ``x`` alone when ``y`` is None). The whole ``n × m`` matrix is
+    returned, so its memory is the caller's choice; :func:`mmd_any.mmd2`
+    never builds it.
+
+    Parameters
+    ----------
+    x : array, shape (n, d) or (n,)
+    y : array, shape (m, d) or (m,), optional
+        Defaults to ``x``.
+    kernel : str or Kernel
+        A :mod:`mmd_any.kernels` instance or its lower-case name.
+    check_finite : bool
+        Raise ``ValueError`` on NaN/inf in the inputs.
+
+    Returns
+    -------
+    array, shape (n, m)
+        In the inputs' namespace, dtype and device.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mmd_any
+    >>> mmd_any.kernel_matrix(np.eye(2), kernel="linear")
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    kernel = as_kernel(kernel)
+    if y is None:
+        samples = prepare_single(x, check_finite=check_finite)
+        gram = _gram.PooledGram(samples.xp, kernel, [samples.x])
+        n = samples.x.shape[0]
+        tile = gram.tile(slice(0, n), slice(0, n))
+    else:
+        samples = prepare_samples(x, y, check_finite=check_finite)
+        gram = _gram.PooledGram(samples.xp, kernel, [samples.x, samples.y])
+        n, m = samples.x.shape[0], samples.y.shape[0]
+        tile = gram.tile(slice(0, n), slice(n, n + m))
+    xp = samples.xp
+    if samples.finite is not None:
+        tile = xp.where(samples.finite, tile, xp.nan)
+    return tile if tile.dtype == samples.result_dtype else xp.astype(tile, samples.result_dtype)
