@@ -19,9 +19,11 @@ from ._namespace import accumulator_dtype
 
 Array = Any
 
-#: Default tile edge: a 1024 × 1024 float32 tile is 4 MiB, small enough to be
-#: recycled by the allocator (no page faults) and large enough to keep BLAS busy.
-DEFAULT_BLOCK = 1024
+#: Default rows per tile; off-diagonal tiles have twice as many columns. A
+#: 256 × 512 float32 tile is 512 KiB: it stays in the L2 cache and is recycled
+#: by the allocator without page faults, and it keeps BLAS busy (measured on
+#: NumPy and torch, benchmarks/bench_core.py).
+DEFAULT_BLOCK = 256
 
 
 def check_block_size(block_size: int | None) -> int:
@@ -61,16 +63,24 @@ class PooledGram:
         """Number of pooled points ``N``."""
         return sum(self.sizes)
 
-    def tile(self, rows: slice, cols: slice) -> Array:
-        """``K[rows, cols]``."""
+    def metric_tile(self, rows: slice, cols: slice) -> Array:
+        """The kernel's metric (squared distance, L1 distance or dot) on a tile."""
         xp, metric = self.xp, self.kernel.metric
         if metric == "sqeuclidean":
-            values = _distances.sqeuclidean_tile(xp, self._left[rows], self._right[cols])
-        elif metric == "cityblock":
-            values = _distances.cityblock_tile(xp, self.points[rows], self.points[cols])
-        else:
-            values = _distances.dot_tile(xp, self.points[rows], self.points[cols])
-        return self.kernel.profile(xp, values, self.params)
+            return _distances.sqeuclidean_tile(xp, self._left[rows], self._right[cols])
+        if metric == "cityblock":
+            return _distances.cityblock_tile(xp, self.points[rows], self.points[cols])
+        return _distances.dot_tile(xp, self.points[rows], self.points[cols])
+
+    def tile(self, rows: slice, cols: slice) -> Array:
+        """``K[rows, cols]``."""
+        return self.kernel.profile(self.xp, self.metric_tile(rows, cols), self.params)
+
+    def left_times(self, left: Array, rows: slice, cols: slice) -> Array:
+        """``left @ K[rows, cols]`` without materialising more than one tile."""
+        return self.kernel.left_times_profile(
+            self.xp, left, self.metric_tile(rows, cols), self.params
+        )
 
     def diag(self) -> Array:
         """``k(z_i, z_i)`` for every pooled point, shape ``(N,)``."""
@@ -86,37 +96,59 @@ class PooledGram:
         values = _distances.paired(self.xp, self.kernel.metric, a, b)
         return self.kernel.profile(self.xp, values, self.params)
 
-    def group_indicator(self) -> Array:
-        """``(N, G)`` matrix whose column g is 1 on the rows of sample g."""
+    def group_indicator_t(self) -> Array:
+        """``(G, N)`` matrix whose row g is 1 on the points of sample g."""
         xp, z = self.xp, self.points
         index = xp.arange(self.size, device=device(z))
-        columns = []
+        rows = []
         start = 0
         for size in self.sizes:
             inside = xp.logical_and(index >= start, index < start + size)
-            columns.append(xp.astype(inside, z.dtype))
+            rows.append(xp.astype(inside, z.dtype))
             start += size
-        return xp.stack(columns, axis=1)
+        return xp.stack(rows, axis=0)
 
-    def weighted_sums(self, weights: Array, block: int) -> Array:
-        """``Wᵀ K W`` for a ``(N, P)`` weight matrix, tiled over the upper triangle.
+    def quadratic_forms(self, weights_t: Array, block: int, block_cols: int | None = None) -> Array:
+        """``w_pᵀ K w_p`` for each row ``w_p`` of a ``(P, N)`` weight matrix.
 
-        Each tile contributes ``W_rᵀ K_rc W_c``; an off-diagonal tile also
-        stands for its mirror image and adds the transpose. Partial sums are
+        Only tiles on and right of the diagonal are computed; an off-diagonal
+        tile stands for its mirror image too, so it counts twice. Per tile the
+        work is one ``(P, rows) @ K`` product (the fast orientation on every
+        backend) and a row-wise dot with the column weights. Partial sums are
         accumulated in float64 where the device has it.
+
+        Parameters
+        ----------
+        weights_t : array, shape (P, N)
+        block : int
+            Rows per tile.
+        block_cols : int, optional
+            Columns per off-diagonal tile (default ``2 * block``).
+
+        Returns
+        -------
+        array, shape (P,)
         """
         xp = self.xp
-        acc_dtype = accumulator_dtype(xp, weights.dtype, device(weights))
+        acc_dtype = accumulator_dtype(xp, weights_t.dtype, device(weights_t))
+        block_cols = 2 * block if block_cols is None else block_cols
         n_points = self.size
         total = None
         for r0 in range(0, n_points, block):
-            rows = slice(r0, min(n_points, r0 + block))
-            w_rows_t = xp.matrix_transpose(weights[rows])
-            for c0 in range(r0, n_points, block):
-                cols = slice(c0, min(n_points, c0 + block))
-                part = xp.matmul(w_rows_t, xp.matmul(self.tile(rows, cols), weights[cols]))
-                part = xp.astype(part, acc_dtype)
-                if c0 != r0:
-                    part = part + xp.matrix_transpose(part)
-                total = part if total is None else total + part
+            r1 = min(n_points, r0 + block)
+            rows = slice(r0, r1)
+            left = weights_t[:, rows]
+            forms = xp.astype(self._tile_forms(left, rows, rows, weights_t), acc_dtype)
+            off = None
+            for c0 in range(r1, n_points, block_cols):
+                cols = slice(c0, min(n_points, c0 + block_cols))
+                step = self._tile_forms(left, rows, cols, weights_t)
+                off = step if off is None else off + step
+            if off is not None:
+                forms = forms + 2.0 * xp.astype(off, acc_dtype)
+            total = forms if total is None else total + forms
         return total
+
+    def _tile_forms(self, left: Array, rows: slice, cols: slice, weights_t: Array) -> Array:
+        product = self.left_times(left, rows, cols)
+        return self.xp.vecdot(product, weights_t[:, cols], axis=1)

@@ -35,18 +35,22 @@ def _check_estimator(estimator: str) -> int:
 
 
 def _quadratic(gram: _gram.PooledGram, n: int, m: int, unbiased: bool, block: int) -> Array:
+    """Biased MMD² as one quadratic form; the unbiased one corrects it.
+
+    With ``w = [1/n …, −1/m …]`` the biased estimate is ``wᵀ K w``. The
+    unbiased one is ``wᵀ K w + (S_xx/n − T_x)/(n(n−1)) + (S_yy/m − T_y)/(m(m−1))``.
+    """
     xp = gram.xp
-    indicator = gram.group_indicator()
-    sums = gram.weighted_sums(indicator, block)
-    s_xx, s_yy, s_xy = sums[0, 0], sums[1, 1], sums[0, 1]
+    indicator_t = gram.group_indicator_t()
+    signed = indicator_t[0:1, :] / n - indicator_t[1:2, :] / m
     if not unbiased:
-        return s_xx / (n * n) + s_yy / (m * m) - 2.0 * s_xy / (n * m)
-    traces = xp.matmul(gram.diag(), indicator)
-    traces = xp.astype(traces, sums.dtype)
+        return gram.quadratic_forms(signed, block)[0]
+    forms = gram.quadratic_forms(xp.concat([signed, indicator_t], axis=0), block)
+    traces = xp.astype(xp.sum(gram.diag()[None, :] * indicator_t, axis=1), forms.dtype)
     return (
-        (s_xx - traces[0]) / (n * (n - 1))
-        + (s_yy - traces[1]) / (m * (m - 1))
-        - 2.0 * s_xy / (n * m)
+        forms[0]
+        + (forms[1] / n - traces[0]) / (n * (n - 1))
+        + (forms[2] / m - traces[1]) / (m * (m - 1))
     )
 
 

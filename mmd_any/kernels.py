@@ -75,6 +75,10 @@ class Kernel:
         """Kernel values from a tile of metric values (elementwise)."""
         raise NotImplementedError
 
+    def left_times_profile(self, xp: Any, left: Array, values: Array, params: Any) -> Array:
+        """``left @ profile(values)``; kernels that are sums may do better."""
+        return xp.matmul(left, self.profile(xp, values, params))
+
     def __call__(self, x: Array, y: Array | None = None) -> Array:
         """The Gram matrix ``K(x, y)``; see :func:`kernel_matrix`."""
         return kernel_matrix(x, y, kernel=self)
@@ -99,8 +103,19 @@ def _ladder_chains(ratios: Sequence[float]) -> list[tuple[float, list[int]]]:
     return chains
 
 
-def exp_sum(xp: Any, values: Array, groups: list[Sigmas], power: int, const: float) -> Array:
-    """``Σ_k exp(−values · const / σ_k^power)`` with one exp per ladder chain."""
+def exp_sum(
+    xp: Any,
+    values: Array,
+    groups: list[Sigmas],
+    power: int,
+    const: float,
+    left: Array | None = None,
+) -> Array:
+    """``Σ_k exp(−values · const / σ_k^power)`` with one exp per ladder chain.
+
+    With ``left``, returns ``left @ Σ_k exp(…)`` as ``Σ_k (left @ exp(…))``:
+    one read of each term instead of a full-size add.
+    """
     total = None
     for group in groups:
         factor = const / group.base**power
@@ -112,7 +127,8 @@ def exp_sum(xp: Any, values: Array, groups: list[Sigmas], power: int, const: flo
                 while reached < multiplier:
                     current = current * current
                     reached *= 2
-                total = current if total is None else total + current
+                term = current if left is None else xp.matmul(left, current)
+                total = term if total is None else total + term
     return total
 
 
@@ -156,6 +172,9 @@ class Gaussian(_Radial):
     def profile(self, xp: Any, values: Array, params: list[Sigmas]) -> Array:
         return exp_sum(xp, values, params, power=2, const=0.5)
 
+    def left_times_profile(self, xp: Any, left: Array, values: Array, params: Any) -> Array:
+        return exp_sum(xp, values, params, power=2, const=0.5, left=left)
+
 
 @dataclass(frozen=True)
 class Laplacian(_Radial):
@@ -169,6 +188,9 @@ class Laplacian(_Radial):
 
     def profile(self, xp: Any, values: Array, params: list[Sigmas]) -> Array:
         return exp_sum(xp, values, params, power=1, const=1.0)
+
+    def left_times_profile(self, xp: Any, left: Array, values: Array, params: Any) -> Array:
+        return exp_sum(xp, values, params, power=1, const=1.0, left=left)
 
 
 @dataclass(frozen=True)
