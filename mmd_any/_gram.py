@@ -67,10 +67,10 @@ class PooledGram:
         """The kernel's metric (squared distance, L1 distance or dot) on a tile."""
         xp, metric = self.xp, self.kernel.metric
         if metric == "sqeuclidean":
-            return _distances.sqeuclidean_tile(xp, self._left[rows], self._right[cols])
+            return _distances.sqeuclidean_tile(xp, self._left[rows, :], self._right[cols, :])
         if metric == "cityblock":
-            return _distances.cityblock_tile(xp, self.points[rows], self.points[cols])
-        return _distances.dot_tile(xp, self.points[rows], self.points[cols])
+            return _distances.cityblock_tile(xp, self.points[rows, :], self.points[cols, :])
+        return _distances.dot_tile(xp, self.points[rows, :], self.points[cols, :])
 
     def tile(self, rows: slice, cols: slice) -> Array:
         """``K[rows, cols]``."""
@@ -151,4 +151,4 @@ class PooledGram:
 
     def _tile_forms(self, left: Array, rows: slice, cols: slice, weights_t: Array) -> Array:
         product = self.left_times(left, rows, cols)
-        return self.xp.vecdot(product, weights_t[:, cols], axis=1)
+        return self.xp.vecdot(product, weights_t[:, cols], axis=-1)

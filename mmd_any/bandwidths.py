@@ -52,8 +52,6 @@ __all__ = [
 ]
 
 Array = Any
-#: ``pair_distances(points)`` returns the ``(M, M)`` matrix of distances.
-PairDistances = Callable[[Array], Array]
 
 
 @dataclass(frozen=True)
@@ -77,8 +75,11 @@ def _check_scales(scales: Sequence[float], name: str = "scales") -> tuple[float,
 class BandwidthRule:
     """Base class of the bandwidth rules (see the module docstring)."""
 
-    def resolve(self, xp: Any, z: Array, pair_distances: PairDistances) -> list[Sigmas]:
-        """Bandwidths for the centred pooled sample ``z`` (internal)."""
+    def resolve(self, xp: Any, z: Array, metric: str) -> list[Sigmas]:
+        """Bandwidths for the centred pooled sample ``z`` (internal).
+
+        ``metric`` is the kernel's: ``"sqeuclidean"`` or ``"cityblock"``.
+        """
         raise NotImplementedError
 
     @property
@@ -124,7 +125,7 @@ class Fixed(BandwidthRule):
             return len(self.values)
         return 1 if self.values.ndim == 0 else int(self.values.shape[0])
 
-    def resolve(self, xp: Any, z: Array, pair_distances: PairDistances) -> list[Sigmas]:
+    def resolve(self, xp: Any, z: Array, metric: str) -> list[Sigmas]:
         if isinstance(self.values, tuple):
             return [Sigmas(1.0, self.values)]
         values = xp.astype(self.values, z.dtype)
@@ -178,25 +179,46 @@ def _subsample(xp: Any, z: Array, max_samples: int, seed: int) -> Array:
     return xp.take(z, xp.asarray(rows, device=device(z)), axis=0)
 
 
-def _median_distinct_pairs(xp: Any, dists: Array) -> Array:
-    """Median of the strict upper triangle of a square distance matrix.
+def _metric_matrix(xp: Any, points: Array, metric: str) -> Array:
+    """``(M, M)`` squared Euclidean or L1 distances, fast (one matmul)."""
+    if metric == "cityblock":
+        return _distances.cityblock_tile(xp, points, points)
+    left, right = _distances.augment_for_sqeuclidean(xp, points)
+    return _distances.sqeuclidean_tile(xp, left, right)
 
-    The lower triangle and the diagonal are set to +inf, so the ``P`` finite
-    values sort first; one O(M²) partition finds the middle ones.
+
+def _exact_distance(xp: Any, points: Array, flat_index: Array, metric: str) -> Array:
+    """Distance of the pair ``(flat_index // M, flat_index % M)`` from differences."""
+    size = points.shape[0]
+    pair = xp.stack([flat_index // size, flat_index % size])
+    rows = xp.take(points, pair, axis=0)
+    value = _distances.paired(xp, metric, rows[0:1, :], rows[1:2, :])[0]
+    return value if metric == "cityblock" else xp.sqrt(value)
+
+
+def _median_distinct_pairs(xp: Any, points: Array, metric: str) -> Array:
+    """Median distance over the distinct pairs ``i < j`` of ``points``.
+
+    The pairs are ranked on the one-matmul matrix (lower triangle and diagonal
+    set to +inf, so the ``P`` distinct pairs sort first; one O(M²) selection).
+    The one or two middle pairs are then measured again from their coordinate
+    differences, so that duplicates give exactly 0 and the square root does
+    not amplify the rounding of ``‖a‖² + ‖b‖² − 2a·b`` near zero.
     """
-    size = dists.shape[0]
+    size = points.shape[0]
     n_pairs = size * (size - 1) // 2
-    index = xp.arange(size, device=device(dists))
+    index = xp.arange(size, device=device(points))
     upper = index[:, None] < index[None, :]
-    inf = xp.asarray(math.inf, dtype=dists.dtype, device=device(dists))
-    flat = xp.reshape(xp.where(upper, dists, inf), (-1,))
+    inf = xp.asarray(math.inf, dtype=points.dtype, device=device(points))
+    flat = xp.reshape(xp.where(upper, _metric_matrix(xp, points, metric), inf), (-1,))
     middle = n_pairs // 2
-    parted = xpx.partition(flat, middle, xp=xp)
-    upper_mid = parted[middle]
+    order = xpx.argpartition(flat, middle, xp=xp)
+    upper_mid = _exact_distance(xp, points, order[middle], metric)
     if n_pairs % 2:
         return upper_mid
-    lower_mid = xp.max(parted[:middle])
-    return (lower_mid + upper_mid) / 2
+    below = order[:middle]
+    lower_index = below[xp.argmax(xp.take(flat, below))]
+    return (_exact_distance(xp, points, lower_index, metric) + upper_mid) / 2
 
 
 @dataclass(frozen=True)
@@ -227,9 +249,9 @@ class Median(BandwidthRule):
     def count(self) -> int:
         return len(self.scales)
 
-    def resolve(self, xp: Any, z: Array, pair_distances: PairDistances) -> list[Sigmas]:
+    def resolve(self, xp: Any, z: Array, metric: str) -> list[Sigmas]:
         points = _subsample(xp, z, self.max_samples, self.seed)
-        median = _median_distinct_pairs(xp, pair_distances(points))
+        median = _median_distinct_pairs(xp, points, metric)
         return [Sigmas(_positive_or_fallback(xp, median, z), self.scales)]
 
 
@@ -272,7 +294,7 @@ class MeanSquaredDistance(BandwidthRule):
     def count(self) -> int:
         return len(self.scales)
 
-    def resolve(self, xp: Any, z: Array, pair_distances: PairDistances) -> list[Sigmas]:
+    def resolve(self, xp: Any, z: Array, metric: str) -> list[Sigmas]:
         base = xp.sqrt(_mean_sq_distance(xp, z) / 2.0)
         return [Sigmas(_positive_or_fallback(xp, base, z), self.scales)]
 
@@ -303,15 +325,3 @@ def as_bandwidth(spec: object) -> BandwidthRule:
                 "or give a positive float, a sequence of floats or a BandwidthRule"
             ) from None
     return Fixed(spec)  # type: ignore[arg-type]
-
-
-def pair_distances_for(xp: Any, metric: str) -> PairDistances:
-    """``points -> (M, M)`` distances (not squared) in the kernel's metric."""
-    if metric == "cityblock":
-        return lambda points: _distances.cityblock_tile(xp, points, points)
-
-    def euclidean(points: Array) -> Array:
-        left, right = _distances.augment_for_sqeuclidean(xp, points)
-        return xp.sqrt(_distances.sqeuclidean_tile(xp, left, right))
-
-    return euclidean

@@ -57,9 +57,9 @@ def _quadratic(gram: _gram.PooledGram, n: int, m: int, unbiased: bool, block: in
 def _linear(gram: _gram.PooledGram, n: int) -> Array:
     xp = gram.xp
     half = n // 2
-    x, y = gram.points[:n], gram.points[n:]
-    x1, x2 = x[0 : 2 * half : 2], x[1 : 2 * half : 2]
-    y1, y2 = y[0 : 2 * half : 2], y[1 : 2 * half : 2]
+    points = gram.points
+    x1, x2 = points[0 : 2 * half : 2, :], points[1 : 2 * half : 2, :]
+    y1, y2 = points[n : n + 2 * half : 2, :], points[n + 1 : n + 2 * half : 2, :]
     h = gram.paired(x1, x2) + gram.paired(y1, y2) - gram.paired(x1, y2) - gram.paired(x2, y1)
     return xp.mean(xp.astype(h, accumulator_dtype(xp, h.dtype, device(h))))
 

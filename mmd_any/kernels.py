@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 
 from . import _gram
 from ._namespace import prepare_samples, prepare_single
-from .bandwidths import BandwidthRule, Sigmas, as_bandwidth, pair_distances_for
+from .bandwidths import BandwidthRule, Sigmas, as_bandwidth
 
 __all__ = [
     "Gaussian",
@@ -146,7 +146,7 @@ class _Radial(Kernel):
         return self._rule
 
     def parameters(self, xp: Any, z: Array) -> list[Sigmas]:
-        return self._rule.resolve(xp, z, pair_distances_for(xp, self.metric))
+        return self._rule.resolve(xp, z, self.metric)
 
 
 @dataclass(frozen=True)

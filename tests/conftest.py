@@ -1,0 +1,174 @@
+"""Backends, conversions and tolerances shared by the test suite.
+
+Inputs and references are built in NumPy float64; only the function under test
+runs on the backend (SciPy's rule). Every backend that is importable here runs;
+CuPy and torch-CUDA skip cleanly without a GPU.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    max_examples=20,
+    deadline=None,
+    derandomize=True,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "dev",
+    max_examples=100,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One array library (and device) the tests run on."""
+
+    name: str
+    from_numpy: Callable[[np.ndarray], Any]
+    to_numpy: Callable[[Any], np.ndarray]
+    module: Any
+    lazy: bool = False
+    float64: bool = True
+
+    def asarray(self, a: Any, dtype: str | None = None) -> Any:
+        """Convert NumPy data, optionally cast to ``"float32"``/``"float64"``/…"""
+        a = np.asarray(a)
+        if dtype is not None:
+            a = a.astype(dtype)
+        return self.from_numpy(a)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _try_import(name: str) -> Any | None:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def _numpy() -> Backend:
+    return Backend("numpy", np.asarray, np.asarray, np)
+
+
+def _strict() -> Backend | None:
+    xps = _try_import("array_api_strict")
+    if xps is None:
+        return None
+    return Backend("array_api_strict", xps.asarray, lambda a: np.from_dlpack(a), xps)
+
+
+def _torch(device: str) -> Backend | None:
+    torch = _try_import("torch")
+    if torch is None:
+        return None
+    if device == "cuda" and not torch.cuda.is_available():
+        return None
+
+    def from_numpy(a: np.ndarray) -> Any:
+        return torch.asarray(a, device=device)
+
+    return Backend(
+        "torch" if device == "cpu" else "torch-cuda",
+        from_numpy,
+        lambda a: a.detach().cpu().numpy(),
+        torch,
+    )
+
+
+def _jax() -> Backend | None:
+    jax = _try_import("jax")
+    if jax is None:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    jnp = importlib.import_module("jax.numpy")
+    return Backend("jax", jnp.asarray, np.asarray, jnp, lazy=True)
+
+
+def _dask() -> Backend | None:
+    da = _try_import("dask.array")
+    if da is None:
+        return None
+
+    def from_numpy(a: np.ndarray) -> Any:
+        # several chunks along the samples, so reductions cross chunk borders
+        rows = max(1, (a.shape[0] + 2) // 3) if a.ndim else 1
+        return da.from_array(a, chunks=(rows,) + a.shape[1:] if a.ndim else ())
+
+    return Backend("dask", from_numpy, lambda a: np.asarray(a.compute()), da, lazy=True)
+
+
+def _cupy() -> Backend | None:
+    cp = _try_import("cupy")
+    if cp is None:
+        return None
+    try:
+        if cp.cuda.runtime.getDeviceCount() < 1:
+            return None
+    except Exception:  # noqa: BLE001 - no driver, no device
+        return None
+    return Backend("cupy", cp.asarray, cp.asnumpy, cp)
+
+
+BACKEND_NAMES = ["numpy", "array_api_strict", "torch", "jax", "dask", "cupy", "torch-cuda"]
+_FACTORIES: dict[str, Callable[[], Backend | None]] = {
+    "numpy": _numpy,
+    "array_api_strict": _strict,
+    "torch": lambda: _torch("cpu"),
+    "jax": _jax,
+    "dask": _dask,
+    "cupy": _cupy,
+    "torch-cuda": lambda: _torch("cuda"),
+}
+_CACHE: dict[str, Backend | None] = {}
+
+
+def get_backend(name: str) -> Backend | None:
+    """The backend, or None when its library (or GPU) is missing."""
+    if name not in _CACHE:
+        _CACHE[name] = _FACTORIES[name]()
+    return _CACHE[name]
+
+
+@pytest.fixture(scope="session", params=BACKEND_NAMES)
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """Every installed backend; missing ones (e.g. no GPU) are skipped."""
+    found = get_backend(request.param)
+    if found is None:
+        pytest.skip(f"{request.param} is not available on this machine")
+    return found
+
+
+def eps(dtype: str) -> float:
+    """Machine epsilon of a NumPy dtype name."""
+    return float(np.finfo(dtype).eps)
+
+
+def assert_result_like(result: Any, backend: Backend, dtype: Any | None = None) -> None:
+    """0-d array of the backend's own type, on the inputs' device."""
+    import array_api_compat
+
+    assert array_api_compat.is_array_api_obj(result), type(result)
+    assert not isinstance(result, np.generic), "NumPy scalar instead of a 0-d array"
+    assert result.shape == ()
+    expected_ns = array_api_compat.array_namespace(backend.from_numpy(np.zeros((1, 1))))
+    assert array_api_compat.array_namespace(result) is expected_ns
+    if dtype is not None:
+        assert result.dtype == dtype, (result.dtype, dtype)

@@ -1,0 +1,121 @@
+"""A plain float64 NumPy reference, written independently of mmd_any.
+
+No matmul tricks, no tiling, no centring: pairwise differences by broadcasting,
+kernels straight from their formulas, estimators as explicit means over index
+sets. Only for the small inputs of the tests.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+
+from mmd_any import bandwidths, kernels
+
+
+def pairwise(a: np.ndarray, b: np.ndarray, metric: str) -> np.ndarray:
+    """Pairwise squared Euclidean / L1 distances or dot products."""
+    if metric == "dot":
+        return np.einsum("ik,jk->ij", a, b)
+    diff = a[:, None, :] - b[None, :, :]
+    if metric == "cityblock":
+        return np.abs(diff).sum(axis=2)
+    return (diff**2).sum(axis=2)
+
+
+def distinct_pair_distances(z: np.ndarray, metric: str) -> np.ndarray:
+    """Distances over i < j (not squared)."""
+    values = [
+        np.abs(z[i] - z[j]).sum() if metric == "cityblock" else np.sqrt(((z[i] - z[j]) ** 2).sum())
+        for i, j in itertools.combinations(range(len(z)), 2)
+    ]
+    return np.asarray(values)
+
+
+def sigmas(kernel: kernels.Kernel, pooled: np.ndarray) -> list[float]:
+    """The bandwidths a radial kernel should use on this pooled sample."""
+    rule = kernel.rule
+    if isinstance(rule, bandwidths.Fixed):
+        return [float(v) for v in np.atleast_1d(np.asarray(rule.values, dtype=float))]
+    n = len(pooled)
+    sq = pairwise(pooled, pooled, "sqeuclidean")
+    mean_sq = sq.sum() / (n * n - n)
+    if isinstance(rule, bandwidths.Median):
+        assert n <= rule.max_samples, "reference covers the exact median only"
+        base = float(np.median(distinct_pair_distances(pooled, kernel.metric)))
+    else:
+        base = float(np.sqrt(mean_sq / 2))
+    if base == 0:
+        base = float(np.sqrt(mean_sq)) or 1.0
+    return [base * s for s in rule.scales]
+
+
+def kernel_values(kernel: kernels.Kernel, a: np.ndarray, b: np.ndarray, pooled: np.ndarray):
+    """k(a_i, b_j) for all i, j, from the textbook formulas."""
+    if isinstance(kernel, kernels.Linear):
+        return pairwise(a, b, "dot")
+    if isinstance(kernel, kernels.Polynomial):
+        gamma = 1.0 / a.shape[1] if kernel.gamma is None else kernel.gamma
+        return (gamma * pairwise(a, b, "dot") + kernel.coef0) ** kernel.degree
+    total = np.zeros((len(a), len(b)))
+    for sigma in sigmas(kernel, pooled):
+        if isinstance(kernel, kernels.Gaussian):
+            total += np.exp(-pairwise(a, b, "sqeuclidean") / (2 * sigma**2))
+        elif isinstance(kernel, kernels.Laplacian):
+            total += np.exp(-pairwise(a, b, "cityblock") / sigma)
+        else:
+            total += (1 + pairwise(a, b, "sqeuclidean") / sigma**2) ** -0.5
+    return total
+
+
+def mmd2(x: np.ndarray, y: np.ndarray, kernel: kernels.Kernel, estimator: str) -> float:
+    """The estimator written as means over explicit index sets."""
+    x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    pooled = np.concatenate([x, y])
+    kxx = kernel_values(kernel, x, x, pooled)
+    kyy = kernel_values(kernel, y, y, pooled)
+    kxy = kernel_values(kernel, x, y, pooled)
+    n, m = len(x), len(y)
+    if estimator == "biased":
+        return float(kxx.mean() + kyy.mean() - 2 * kxy.mean())
+    if estimator == "unbiased":
+        off_x = [kxx[i, j] for i in range(n) for j in range(n) if i != j]
+        off_y = [kyy[i, j] for i in range(m) for j in range(m) if i != j]
+        return float(np.mean(off_x) + np.mean(off_y) - 2 * kxy.mean())
+    terms = [
+        kxx[2 * i, 2 * i + 1] + kyy[2 * i, 2 * i + 1] - kxy[2 * i, 2 * i + 1] - kxy[2 * i + 1, 2 * i]
+        for i in range(n // 2)
+    ]
+    return float(np.mean(terms))
+
+
+def kernel_scale(kernel: kernels.Kernel, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(largest |k| on the pooled sample, conditioning of the distances).
+
+    The rounding error of a kernel value is about ``eps · scale · (1 +
+    conditioning)``: ``scale`` bounds the values that are summed, and for
+    radial kernels ``conditioning = max 1/(2σ²) · max ‖z − mean‖²`` bounds how
+    much a relative error in the squared distances moves the kernel.
+    """
+    x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    pooled = np.concatenate([x, y])
+    scale = float(np.abs(kernel_values(kernel, pooled, pooled, pooled)).max())
+    if not kernel.translation_invariant:
+        norms = float((pooled**2).sum(axis=1).max())
+        return scale, 0.0 if isinstance(kernel, kernels.Linear) else norms / pooled.shape[1]
+    centred = pooled - pooled.mean(axis=0)
+    radius_sq = float((centred**2).sum(axis=1).max())
+    smallest = min(sigmas(kernel, pooled))
+    if isinstance(kernel, kernels.Laplacian):
+        return scale, np.sqrt(radius_sq * pooled.shape[1]) / smallest
+    return scale, radius_sq / smallest**2
+
+
+def tolerance(dtype: str, kernel: kernels.Kernel, x: Any, y: Any, factor: float = 64.0) -> float:
+    """Absolute tolerance for an MMD² computed in ``dtype``, from its eps."""
+    scale, conditioning = kernel_scale(kernel, x, y)
+    return factor * float(np.finfo(dtype).eps) * scale * (1.0 + conditioning)
