@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 
 settings.register_profile(
     "ci",
@@ -33,6 +33,11 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+#: Backends that trace and compile (JAX: one XLA compilation per op and shape)
+#: or build task graphs (Dask) cost ~0.1-1 s per call on tiny inputs: they run
+#: the same properties on this share of the examples.
+LAZY_EXAMPLE_SHARE = 0.4
 
 
 @dataclass(frozen=True)
@@ -107,10 +112,15 @@ def _dask() -> Backend | None:
     if da is None:
         return None
 
+    import dask
+
+    # The threaded scheduler only adds overhead on test-sized graphs.
+    dask.config.set(scheduler="synchronous")
+
     def from_numpy(a: np.ndarray) -> Any:
-        # several chunks along the samples, so reductions cross chunk borders
-        rows = max(1, (a.shape[0] + 2) // 3) if a.ndim else 1
-        return da.from_array(a, chunks=(rows,) + a.shape[1:] if a.ndim else ())
+        # two chunks along the samples, so reductions cross a chunk border
+        rows = max(1, (a.shape[0] + 1) // 2) if a.ndim else 1
+        return da.from_array(a, chunks=(rows, *a.shape[1:]) if a.ndim else ())
 
     return Backend("dask", from_numpy, lambda a: np.asarray(a.compute()), da, lazy=True)
 
@@ -154,6 +164,22 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     if found is None:
         pytest.skip(f"{request.param} is not available on this machine")
     return found
+
+
+def forall(backend: Backend, *strategies: Any) -> Callable[[Callable[..., None]], None]:
+    """Run a property on ``backend`` for Hypothesis examples of ``strategies``.
+
+    Used as a decorator inside a test; the property runs at once. Lazy
+    backends get :data:`LAZY_EXAMPLE_SHARE` of the profile's examples.
+    """
+
+    def run(prop: Callable[..., None]) -> None:
+        examples = settings.default.max_examples
+        if backend.lazy:
+            examples = max(3, int(examples * LAZY_EXAMPLE_SHARE))
+        settings(max_examples=examples)(given(*strategies)(prop))()
+
+    return run
 
 
 def eps(dtype: str) -> float:

@@ -86,7 +86,10 @@ def mmd2(x: np.ndarray, y: np.ndarray, kernel: kernels.Kernel, estimator: str) -
         off_y = [kyy[i, j] for i in range(m) for j in range(m) if i != j]
         return float(np.mean(off_x) + np.mean(off_y) - 2 * kxy.mean())
     terms = [
-        kxx[2 * i, 2 * i + 1] + kyy[2 * i, 2 * i + 1] - kxy[2 * i, 2 * i + 1] - kxy[2 * i + 1, 2 * i]
+        kxx[2 * i, 2 * i + 1]
+        + kyy[2 * i, 2 * i + 1]
+        - kxy[2 * i, 2 * i + 1]
+        - kxy[2 * i + 1, 2 * i]
         for i in range(n // 2)
     ]
     return float(np.mean(terms))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -13,7 +13,7 @@ from mmd_any import kernels
 from mmd_any.bandwidths import MeanSquaredDistance, Median
 
 from . import reference
-from .conftest import Backend, assert_result_like
+from .conftest import Backend, assert_result_like, forall
 
 KERNELS = [
     kernels.Gaussian(),
@@ -77,102 +77,113 @@ def run(backend: Backend, x, y, dtype: str = "float64", **kwargs):
     return result, float(backend.to_numpy(result))
 
 
-@given(case())
-def test_matches_float64_reference(backend: Backend, data) -> None:
-    x, y, kernel, estimator = data
-    result, value = run(backend, x, y, kernel=kernel, estimator=estimator)
-    assert_result_like(result, backend, backend.asarray(x, "float64").dtype)
-    expected = reference.mmd2(x, y, kernel, estimator)
-    assert value == pytest.approx(expected, abs=reference.tolerance("float64", kernel, x, y))
+def test_matches_float64_reference(backend: Backend) -> None:
+    @forall(backend, case())
+    def check(data) -> None:
+        x, y, kernel, estimator = data
+        result, value = run(backend, x, y, kernel=kernel, estimator=estimator)
+        assert_result_like(result, backend, backend.asarray(x, "float64").dtype)
+        expected = reference.mmd2(x, y, kernel, estimator)
+        assert value == pytest.approx(expected, abs=reference.tolerance("float64", kernel, x, y))
 
 
-@given(case(resolution=2.0**-3))
-def test_float32_agrees_with_float64_reference(backend: Backend, data) -> None:
-    x, y, kernel, estimator = data
-    result, value = run(backend, x, y, "float32", kernel=kernel, estimator=estimator)
-    assert_result_like(result, backend, backend.asarray(x, "float32").dtype)
-    expected = reference.mmd2(x.astype(np.float32), y.astype(np.float32), kernel, estimator)
-    assert value == pytest.approx(expected, abs=reference.tolerance("float32", kernel, x, y))
+def test_float32_agrees_with_float64_reference(backend: Backend) -> None:
+    @forall(backend, case(resolution=2.0**-3))
+    def check(data) -> None:
+        x, y, kernel, estimator = data
+        result, value = run(backend, x, y, "float32", kernel=kernel, estimator=estimator)
+        assert_result_like(result, backend, backend.asarray(x, "float32").dtype)
+        expected = reference.mmd2(x.astype(np.float32), y.astype(np.float32), kernel, estimator)
+        assert value == pytest.approx(expected, abs=reference.tolerance("float32", kernel, x, y))
 
 
-@given(case())
-def test_symmetric(backend: Backend, data) -> None:
-    x, y, kernel, estimator = data
-    _, forward = run(backend, x, y, kernel=kernel, estimator=estimator)
-    _, backward = run(backend, y, x, kernel=kernel, estimator=estimator)
-    assert forward == pytest.approx(backward, abs=reference.tolerance("float64", kernel, x, y))
+def test_symmetric(backend: Backend) -> None:
+    @forall(backend, case())
+    def check(data) -> None:
+        x, y, kernel, estimator = data
+        _, forward = run(backend, x, y, kernel=kernel, estimator=estimator)
+        _, backward = run(backend, y, x, kernel=kernel, estimator=estimator)
+        assert forward == pytest.approx(backward, abs=reference.tolerance("float64", kernel, x, y))
 
 
-@given(sample_pair(), kernel_st)
-def test_biased_is_nonnegative(backend: Backend, pair, kernel) -> None:
-    x, y = pair
-    _, value = run(backend, x, y, kernel=kernel)
-    assert value >= -reference.tolerance("float64", kernel, x, y)
+def test_biased_is_nonnegative(backend: Backend) -> None:
+    @forall(backend, sample_pair(), kernel_st)
+    def check(pair, kernel) -> None:
+        x, y = pair
+        _, value = run(backend, x, y, kernel=kernel)
+        assert value >= -reference.tolerance("float64", kernel, x, y)
 
 
-@given(sample_pair(min_size=2), kernel_st, st.sampled_from(["biased", "linear"]))
-def test_zero_between_a_sample_and_itself(backend: Backend, pair, kernel, estimator) -> None:
-    x, _ = pair
-    _, value = run(backend, x, x.copy(), kernel=kernel, estimator=estimator)
-    assert value == pytest.approx(0.0, abs=reference.tolerance("float64", kernel, x, x))
+def test_zero_between_a_sample_and_itself(backend: Backend) -> None:
+    @forall(backend, sample_pair(min_size=2), kernel_st, st.sampled_from(["biased", "linear"]))
+    def check(pair, kernel, estimator) -> None:
+        x, _ = pair
+        _, value = run(backend, x, x.copy(), kernel=kernel, estimator=estimator)
+        assert value == pytest.approx(0.0, abs=reference.tolerance("float64", kernel, x, x))
 
 
-@given(case(), st.randoms(use_true_random=False))
-def test_invariant_to_row_order(backend: Backend, data, random) -> None:
-    x, y, kernel, estimator = data
-    assume(estimator != "linear")  # the linear estimator pairs rows by position
-    px = np.array(random.sample(range(len(x)), len(x)))
-    py = np.array(random.sample(range(len(y)), len(y)))
-    _, value = run(backend, x, y, kernel=kernel, estimator=estimator)
-    _, shuffled = run(backend, x[px], y[py], kernel=kernel, estimator=estimator)
-    assert shuffled == pytest.approx(value, abs=reference.tolerance("float64", kernel, x, y))
+def test_invariant_to_row_order(backend: Backend) -> None:
+    @forall(backend, case(), st.randoms(use_true_random=False))
+    def check(data, random) -> None:
+        x, y, kernel, estimator = data
+        assume(estimator != "linear")  # the linear estimator pairs rows by position
+        px = np.array(random.sample(range(len(x)), len(x)))
+        py = np.array(random.sample(range(len(y)), len(y)))
+        _, value = run(backend, x, y, kernel=kernel, estimator=estimator)
+        _, shuffled = run(backend, x[px], y[py], kernel=kernel, estimator=estimator)
+        assert shuffled == pytest.approx(value, abs=reference.tolerance("float64", kernel, x, y))
 
 
-@given(sample_pair(min_size=2), st.sampled_from(RADIAL), st.floats(-1e3, 1e3))
-def test_translation_invariant_for_radial_kernels(backend: Backend, pair, kernel, offset) -> None:
-    x, y = pair
-    _, value = run(backend, x, y, kernel=kernel)
-    _, shifted = run(backend, x + offset, y + offset, kernel=kernel)
-    # rounding x + offset loses eps·|offset| per coordinate
-    tol = reference.tolerance("float64", kernel, x, y) * (1 + abs(offset) * x.shape[1])
-    assert shifted == pytest.approx(value, abs=tol)
+def test_translation_invariant_for_radial_kernels(backend: Backend) -> None:
+    @forall(backend, sample_pair(min_size=2), st.sampled_from(RADIAL), st.floats(-1e3, 1e3))
+    def check(pair, kernel, offset) -> None:
+        x, y = pair
+        _, value = run(backend, x, y, kernel=kernel)
+        _, shifted = run(backend, x + offset, y + offset, kernel=kernel)
+        # rounding x + offset loses eps·|offset| per coordinate
+        tol = reference.tolerance("float64", kernel, x, y) * (1 + abs(offset) * x.shape[1])
+        assert shifted == pytest.approx(value, abs=tol)
 
 
-@given(sample_pair(min_size=2), st.sampled_from(DATA_DRIVEN), st.floats(1e-2, 1e2))
-def test_scale_invariant_with_data_driven_bandwidth(backend: Backend, pair, kernel, scale) -> None:
-    x, y = pair
-    _, value = run(backend, x, y, kernel=kernel)
-    _, scaled = run(backend, x * scale, y * scale, kernel=kernel)
-    assert scaled == pytest.approx(value, abs=reference.tolerance("float64", kernel, x, y))
+def test_scale_invariant_with_data_driven_bandwidth(backend: Backend) -> None:
+    @forall(backend, sample_pair(min_size=2), st.sampled_from(DATA_DRIVEN), st.floats(1e-2, 1e2))
+    def check(pair, kernel, scale) -> None:
+        x, y = pair
+        _, value = run(backend, x, y, kernel=kernel)
+        _, scaled = run(backend, x * scale, y * scale, kernel=kernel)
+        assert scaled == pytest.approx(value, abs=reference.tolerance("float64", kernel, x, y))
 
 
-@given(case(), st.integers(1, 5))
-def test_independent_of_block_size(backend: Backend, data, block_size) -> None:
-    x, y, kernel, estimator = data
-    _, value = run(backend, x, y, kernel=kernel, estimator=estimator)
-    _, tiled = run(backend, x, y, kernel=kernel, estimator=estimator, block_size=block_size)
-    assert tiled == pytest.approx(value, abs=reference.tolerance("float64", kernel, x, y))
+def test_independent_of_block_size(backend: Backend) -> None:
+    @forall(backend, case(), st.integers(1, 5))
+    def check(data, block_size) -> None:
+        x, y, kernel, estimator = data
+        _, value = run(backend, x, y, kernel=kernel, estimator=estimator)
+        _, tiled = run(backend, x, y, kernel=kernel, estimator=estimator, block_size=block_size)
+        assert tiled == pytest.approx(value, abs=reference.tolerance("float64", kernel, x, y))
 
 
-@given(sample_pair(), kernel_st)
-def test_kernel_matrix_matches_reference(backend: Backend, pair, kernel) -> None:
-    x, y = pair
-    gram = mmd_any.kernel_matrix(backend.asarray(x), backend.asarray(y), kernel=kernel)
-    assert gram.shape == (len(x), len(y))
-    pooled = np.concatenate([x, y])
-    expected = reference.kernel_values(kernel, x, y, pooled)
-    tol = reference.tolerance("float64", kernel, x, y)
-    np.testing.assert_allclose(backend.to_numpy(gram), expected, rtol=0, atol=tol)
+def test_kernel_matrix_matches_reference(backend: Backend) -> None:
+    @forall(backend, sample_pair(), kernel_st)
+    def check(pair, kernel) -> None:
+        x, y = pair
+        gram = mmd_any.kernel_matrix(backend.asarray(x), backend.asarray(y), kernel=kernel)
+        assert gram.shape == (len(x), len(y))
+        pooled = np.concatenate([x, y])
+        expected = reference.kernel_values(kernel, x, y, pooled)
+        tol = reference.tolerance("float64", kernel, x, y)
+        np.testing.assert_allclose(backend.to_numpy(gram), expected, rtol=0, atol=tol)
 
 
-@given(sample_pair(), kernel_st)
-def test_mmd_is_root_of_biased(backend: Backend, pair, kernel) -> None:
-    x, y = pair
-    distance = mmd_any.mmd(backend.asarray(x), backend.asarray(y), kernel=kernel)
-    assert_result_like(distance, backend)
-    expected = np.sqrt(max(reference.mmd2(x, y, kernel, "biased"), 0.0))
-    tol = reference.tolerance("float64", kernel, x, y)
-    assert float(backend.to_numpy(distance)) == pytest.approx(expected, abs=np.sqrt(tol))
+def test_mmd_is_root_of_biased(backend: Backend) -> None:
+    @forall(backend, sample_pair(), kernel_st)
+    def check(pair, kernel) -> None:
+        x, y = pair
+        distance = mmd_any.mmd(backend.asarray(x), backend.asarray(y), kernel=kernel)
+        assert_result_like(distance, backend)
+        expected = np.sqrt(max(reference.mmd2(x, y, kernel, "biased"), 0.0))
+        tol = reference.tolerance("float64", kernel, x, y)
+        assert float(backend.to_numpy(distance)) == pytest.approx(expected, abs=np.sqrt(tol))
 
 
 def test_large_offset_does_not_cancel(backend: Backend) -> None:
