@@ -11,8 +11,11 @@ from ``rng = np.random.default_rng(0)``: ``x ~ N(0, 1)`` and ``y ~ N(0.1, 1)``.
 Every row of the table runs in its own fresh subprocess (this script with a
 hidden ``--case NAME``) and reports the median wall time over ``--reps``
 repetitions after one warm-up, and the peak extra resident memory:
-``ru_maxrss`` at the end minus the RSS once the inputs exist (the kernel's
-peak-RSS counter is also reset at that point where Linux allows it).
+``ru_maxrss`` at the end minus the RSS once the inputs exist. The parent stays
+small (no torch, no big arrays), because a child's ``ru_maxrss`` starts from
+the parent's peak at ``exec``; the child also resets its peak-RSS counter
+(``/proc/self/clear_refs``) at the baseline and falls back to the resettable
+``VmHWM`` should ``ru_maxrss`` already be above it.
 
 ``bound_<lib>``
     The machine bound of the full-matrix approach in that library: one
@@ -31,8 +34,10 @@ peak-RSS counter is also reset at that point where Linux allows it).
 Columns: median seconds; ratio to the same library's bound and to the faster
 of the two bounds; the speed-up of ``mmd_any`` over the row (row time over the
 ``mmd_any`` time of the same library); peak extra MiB; the MMD² value and its
-relative difference to the float64 NumPy plain version, computed once in the
-parent process.
+relative difference to the float64 NumPy plain version (computed once, in a
+subprocess of its own); "other load", the mean number of CPUs that other
+processes kept busy during the timed repetitions (from ``/proc/stat``), to
+flag timings taken on a shared machine.
 
 ``--large`` adds ``mmd_any`` alone at ``n = m = 100,000``: the default kernel
 (``"gaussian"``, median bandwidth) and the seeds' kernel, on NumPy and torch,
@@ -46,7 +51,9 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import json
+import os
 import platform
 import resource
 import statistics
@@ -255,14 +262,23 @@ def build_seed(x: Array, y: Array) -> Runner:
     return lambda: get_mmd(x, y, KERNEL_MUL, KERNEL_NUM)
 
 
+def build_reference(x: np.ndarray, y: np.ndarray) -> Runner:
+    """:func:`plain_mmd2` in float64 NumPy on the float32 data: the reference value."""
+    x64, y64 = x.astype(np.float64), y.astype(np.float64)
+    return lambda: plain_mmd2(x64, y64)
+
+
 @dataclass(frozen=True)
 class Case:
-    """One row: which library, how to build the timed callable, how often to run it."""
+    """One row: its library, how to build the timed callable, and its group.
+
+    Groups: ``"core"`` (n = 2048), ``"seed"`` (n = 2048, fewer repetitions),
+    ``"large"`` (n = 100,000, one run) and ``"reference"`` (float64, one run).
+    """
 
     library: str
     build: Callable[[Array, Array], Runner]
-    large: bool = False
-    seed_like: bool = False
+    group: str = "core"
 
 
 CASES: dict[str, Case] = {
@@ -272,11 +288,12 @@ CASES: dict[str, Case] = {
     "mmd_any_torch": Case("torch", build_mmd_any(seed_kernel())),
     "plain_numpy": Case("numpy", build_plain),
     "plain_torch": Case("torch", build_plain),
-    "seed_torch": Case("torch", build_seed, seed_like=True),
-    "large_numpy_gaussian": Case("numpy", build_mmd_any("gaussian"), large=True),
-    "large_numpy_seed_kernel": Case("numpy", build_mmd_any(seed_kernel()), large=True),
-    "large_torch_gaussian": Case("torch", build_mmd_any("gaussian"), large=True),
-    "large_torch_seed_kernel": Case("torch", build_mmd_any(seed_kernel()), large=True),
+    "seed_torch": Case("torch", build_seed, "seed"),
+    "large_numpy_gaussian": Case("numpy", build_mmd_any("gaussian"), "large"),
+    "large_numpy_seed_kernel": Case("numpy", build_mmd_any(seed_kernel()), "large"),
+    "large_torch_gaussian": Case("torch", build_mmd_any("gaussian"), "large"),
+    "large_torch_seed_kernel": Case("torch", build_mmd_any(seed_kernel()), "large"),
+    "reference_f64": Case("numpy", build_reference, "reference"),
 }
 
 
@@ -291,7 +308,7 @@ def current_rss_mib() -> float:
 
 
 def reset_peak_rss() -> None:
-    """Reset the kernel's peak-RSS counter to the current RSS (Linux ≥ 4.0; best effort)."""
+    """Reset this process's peak-RSS counter to its current RSS (Linux ≥ 4.0; best effort)."""
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
@@ -299,24 +316,83 @@ def reset_peak_rss() -> None:
         pass
 
 
-def peak_rss_mib() -> float:
+def maxrss_mib() -> float:
     """``ru_maxrss`` of this process (KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def time_runner(run: Runner, sync: Callable[[], None], warmup: int, reps: int) -> tuple[Any, list]:
-    """Run ``warmup`` untimed then ``reps`` timed calls; return the last value and the times."""
+def vm_hwm_mib() -> float | None:
+    """``VmHWM`` of ``/proc/self/status``: the peak RSS since the last reset."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def peak_extra_mib(baseline: float, inherited: bool) -> float:
+    """Peak RSS above ``baseline``: ``ru_maxrss``, or ``VmHWM`` if ``ru_maxrss`` is stale.
+
+    ``ru_maxrss`` also counts the peak of the process image before ``exec``
+    (the parent's); when that was already above the baseline, the resettable
+    ``VmHWM`` is used instead.
+    """
+    hwm = vm_hwm_mib()
+    peak = hwm if inherited and hwm is not None else maxrss_mib()
+    return peak - baseline
+
+
+def busy_cpu_seconds() -> float | None:
+    """CPU seconds spent busy by the whole machine since boot (``/proc/stat``)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process, all threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_runner(
+    run: Runner, sync: Callable[[], None], warmup: int, reps: int
+) -> tuple[Any, list[float], float | None]:
+    """``warmup`` untimed then ``reps`` timed calls.
+
+    Returns the last value, the times, and the mean number of CPUs that other
+    processes kept busy during the timed calls (None where unknown).
+    """
     value = None
     for _ in range(warmup):
         value = run()
         sync()
+    busy0, own0, wall0 = busy_cpu_seconds(), own_cpu_seconds(), time.perf_counter()
     times = []
     for _ in range(reps):
         start = time.perf_counter()
         value = run()
         sync()
         times.append(time.perf_counter() - start)
-    return value, times
+    busy1, own1, wall1 = busy_cpu_seconds(), own_cpu_seconds(), time.perf_counter()
+    others = None
+    if busy0 is not None and busy1 is not None:
+        others = max(0.0, (busy1 - busy0) - (own1 - own0)) / (wall1 - wall0)
+    return value, times, others
+
+
+def library_info(library: str) -> str:
+    """Version (and thread count for torch) of the library a case ran on."""
+    if library == "torch":
+        import torch
+
+        return f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    return f"numpy {np.__version__}"
 
 
 def run_case(name: str, n: int, d: int, warmup: int, reps: int) -> dict[str, Any]:
@@ -328,17 +404,22 @@ def run_case(name: str, n: int, d: int, warmup: int, reps: int) -> dict[str, Any
     backend.sync()
     baseline = current_rss_mib()
     reset_peak_rss()
-    value, times = time_runner(run, backend.sync, warmup, reps)
+    inherited = maxrss_mib() > baseline + 1.0
+    value, times, others = time_runner(run, backend.sync, warmup, reps)
     return {
         "name": name,
         "seconds": statistics.median(times),
         "times": times,
-        "peak_extra_mib": peak_rss_mib() - baseline,
+        "peak_extra_mib": peak_extra_mib(baseline, inherited),
         "value": None if value is None else float(value),
+        "other_load": others,
+        "library": library_info(case.library),
     }
 
 
 # ----------------------------------------------------------------- parent process
+# The parent imports neither torch nor large arrays, so that the children's
+# ru_maxrss (which starts from the parent's peak at exec) stays meaningful.
 
 
 def spawn_case(name: str, n: int, warmup: int, reps: int) -> dict[str, Any]:
@@ -348,15 +429,6 @@ def spawn_case(name: str, n: int, warmup: int, reps: int) -> dict[str, Any]:
     command += ["--n", str(n), "--warmup", str(warmup), "--reps", str(reps)]
     done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def torch_available() -> bool:
-    """Whether torch can be imported."""
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def cpu_model() -> str:
@@ -370,60 +442,27 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def header_line() -> str:
-    """Date, CPU, thread count and library versions."""
-    import os
-
+def header_line(results: list[dict[str, Any]], wall: float) -> str:
+    """Date, CPU, library versions and torch threads, total wall time."""
+    libraries = dict.fromkeys(res["library"] for res in results)
     parts = [
         datetime.datetime.now().isoformat(timespec="seconds"),
         f"CPU {cpu_model()} ({platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} logical)",
-        f"numpy {np.__version__}",
+        *libraries,
+        f"wall {wall:.0f} s",
     ]
-    if torch_available():
-        import torch
-
-        parts += [f"torch {torch.__version__}", f"torch threads {torch.get_num_threads()}"]
     return " | ".join(parts)
-
-
-def reference_value(n: int) -> float:
-    """The plain version in float64 NumPy on the same (float32) data."""
-    x, y = make_data(n, DIM)
-    return float(plain_mmd2(x.astype(np.float64), y.astype(np.float64)))
 
 
 def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-def core_rows(results: dict[str, dict[str, Any]], reference: float) -> list[list[str]]:
-    """Table rows of the n = 2048 cases."""
-    bounds = {
-        lib: results[f"bound_{lib}"]["seconds"]
-        for lib in ("numpy", "torch")
-        if f"bound_{lib}" in results
-    }
-    min_bound = min(bounds.values())
-    rows = []
-    for name, res in results.items():
-        lib = CASES[name].library
-        seconds = res["seconds"]
-        ours = results.get(f"mmd_any_{lib}")
-        value = res["value"]
-        rows.append(
-            [
-                name,
-                _fmt(seconds, ".4f"),
-                _fmt(seconds / bounds[lib] if lib in bounds else None, ".2f"),
-                _fmt(seconds / min_bound, ".2f"),
-                _fmt(seconds / ours["seconds"] if ours else None, ".2f"),
-                _fmt(res["peak_extra_mib"], ".1f"),
-                _fmt(value, ".8g"),
-                _fmt(None if value is None else abs(value - reference) / abs(reference), ".1e"),
-            ]
-        )
-    return rows
+def _rel(value: float | None, reference: float | None) -> float | None:
+    if value is None or reference is None:
+        return None
+    return abs(value - reference) / abs(reference)
 
 
 CORE_HEADERS = [
@@ -435,25 +474,59 @@ CORE_HEADERS = [
     "peak extra MiB",
     "MMD²",
     "rel. diff vs f64",
+    "other load",
 ]
-LARGE_HEADERS = ["case", "seconds", "peak extra MiB", "MMD²", "rel. diff torch vs numpy"]
+LARGE_HEADERS = [
+    "case",
+    "seconds",
+    "peak extra MiB",
+    "MMD²",
+    "rel. diff torch vs numpy",
+    "other load",
+]
+
+
+def core_rows(results: dict[str, dict[str, Any]], reference: float) -> list[list[str]]:
+    """Table rows of the n = 2048 cases."""
+    bounds = {
+        CASES[name].library: res["seconds"]
+        for name, res in results.items()
+        if name.startswith("bound_")
+    }
+    min_bound = min(bounds.values(), default=None)
+    rows = []
+    for name, res in results.items():
+        lib, seconds = CASES[name].library, res["seconds"]
+        ours = results.get(f"mmd_any_{lib}")
+        rows.append(
+            [
+                name,
+                _fmt(seconds, ".4f"),
+                _fmt(seconds / bounds[lib] if lib in bounds else None, ".2f"),
+                _fmt(seconds / min_bound if min_bound else None, ".2f"),
+                _fmt(seconds / ours["seconds"] if ours else None, ".2f"),
+                _fmt(res["peak_extra_mib"], ".1f"),
+                _fmt(res["value"], ".8g"),
+                _fmt(_rel(res["value"], reference), ".1e"),
+                _fmt(res["other_load"], ".2f"),
+            ]
+        )
+    return rows
 
 
 def large_rows(results: dict[str, dict[str, Any]]) -> list[list[str]]:
     """Table rows of the n = 100,000 cases."""
     rows = []
     for name, res in results.items():
-        twin = results.get(name.replace("_torch_", "_numpy_"))
-        diff = None
-        if "_torch_" in name and twin is not None:
-            diff = abs(res["value"] - twin["value"]) / abs(twin["value"])
+        twin = results.get(name.replace("_torch_", "_numpy_")) if "_torch_" in name else None
         rows.append(
             [
                 name,
                 _fmt(res["seconds"], ".2f"),
                 _fmt(res["peak_extra_mib"], ".1f"),
                 _fmt(res["value"], ".8g"),
-                _fmt(diff, ".1e"),
+                _fmt(_rel(res["value"], twin["value"] if twin else None), ".1e"),
+                _fmt(res["other_load"], ".2f"),
             ]
         )
     return rows
@@ -461,23 +534,23 @@ def large_rows(results: dict[str, dict[str, Any]]) -> list[list[str]]:
 
 def format_table(headers: list[str], rows: list[list[str]], markdown: bool = False) -> str:
     """Aligned plain text, or a Markdown pipe table."""
-    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
     if markdown:
         lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(["---"] * len(headers)) + "|"]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines)
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
 
     def line(cells: list[str]) -> str:
-        first = cells[0].ljust(widths[0])
-        return "  ".join([first] + [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)])
+        rest = [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
+        return "  ".join([cells[0].ljust(widths[0]), *rest])
 
     rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])
 
 
-def report(
-    sections: list[tuple[str, list[str], list[list[str]]]], head: str, markdown: bool
-) -> str:
+Section = tuple[str, list[str], list[list[str]]]
+
+
+def report(sections: list[Section], head: str, markdown: bool) -> str:
     """The whole report: header line, then one titled table per section."""
     parts = [f"**{head}**" if markdown else head]
     for title, headers, rows in sections:
@@ -485,41 +558,37 @@ def report(
     return "\n".join(parts) + "\n"
 
 
-def core_case_names(skip_seed: bool, with_torch: bool) -> list[str]:
-    """The n = 2048 cases to run, in table order."""
-    names = [name for name, case in CASES.items() if not case.large]
-    if skip_seed:
-        names = [name for name in names if not CASES[name].seed_like]
-    if not with_torch:
-        names = [name for name in names if CASES[name].library != "torch"]
-    return names
+def selected(group: str, with_torch: bool) -> list[str]:
+    """Names of the cases of ``group`` that can run here, in table order."""
+    return [
+        name
+        for name, case in CASES.items()
+        if case.group == group and (with_torch or case.library != "torch")
+    ]
 
 
 def main_parent(args: argparse.Namespace) -> None:
     """Run every case in its own subprocess, then print (and save) the tables."""
     start = time.perf_counter()
-    with_torch = torch_available()
-    head = header_line()
-    reference = reference_value(N_SAMPLES)
+    with_torch = importlib.util.find_spec("torch") is not None
+    reference = spawn_case("reference_f64", N_SAMPLES, warmup=0, reps=1)
+    names = selected("core", with_torch) + ([] if args.skip_seed else selected("seed", with_torch))
     core = {}
-    for name in core_case_names(args.skip_seed, with_torch):
-        seed_like = CASES[name].seed_like
-        reps = args.seed_reps if seed_like else args.reps
+    for name in names:
+        reps = args.seed_reps if CASES[name].group == "seed" else args.reps
         core[name] = spawn_case(name, N_SAMPLES, warmup=1, reps=reps)
-    sections = [
+    sections: list[Section] = [
         (
-            f"n = m = {N_SAMPLES}, d = {DIM}, float32; median of {args.reps} reps after 1 warm-up "
-            f"({args.seed_reps} for seed_torch); float64 reference MMD² = {reference:.10g}",
+            f"n = m = {N_SAMPLES}, d = {DIM}, float32; median of {args.reps} reps after 1 "
+            f"warm-up ({args.seed_reps} for seed_torch); float64 reference MMD² = "
+            f"{reference['value']:.10g}; other load = CPUs busy with other processes",
             CORE_HEADERS,
-            core_rows(core, reference),
+            core_rows(core, reference["value"]),
         )
     ]
+    large = {}
     if args.large:
-        large = {
-            name: spawn_case(name, N_LARGE, warmup=0, reps=1)
-            for name, case in CASES.items()
-            if case.large and (with_torch or case.library != "torch")
-        }
+        large = {name: spawn_case(name, N_LARGE, 0, 1) for name in selected("large", with_torch)}
         sections.append(
             (
                 f"mmd_any only, n = m = {N_LARGE:,}, d = {DIM}, float32; one run each, no warm-up",
@@ -527,7 +596,8 @@ def main_parent(args: argparse.Namespace) -> None:
                 large_rows(large),
             )
         )
-    head += f" | wall {time.perf_counter() - start:.0f} s"
+    results = [reference, *core.values(), *large.values()]
+    head = header_line(results, time.perf_counter() - start)
     print(report(sections, head, markdown=False), end="")
     if args.markdown is not None:
         Path(args.markdown).write_text(report(sections, head, markdown=True))
@@ -535,7 +605,7 @@ def main_parent(args: argparse.Namespace) -> None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command line; ``--case``, ``--n`` and ``--warmup`` are internal."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--large", action="store_true", help="add the n = m = 100,000 cases")
     parser.add_argument("--skip-seed", action="store_true", help="skip the seeds' 8 GiB code")
     parser.add_argument("--markdown", metavar="FILE", help="also write the tables as Markdown")

@@ -78,12 +78,15 @@ def _as_array(xp: Any, a: object, name: str) -> Array:
     """Return ``a`` untouched if it is an array, else convert Python data."""
     if is_array_api_obj(a):
         return a
+    message = f"`{name}` must be an array or nested sequence of numbers, got {type(a).__qualname__}"
     try:
-        return xp.asarray(a)
+        converted = xp.asarray(a)
+        numeric = xp.isdtype(converted.dtype, ("numeric", "bool"))
     except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"`{name}` must be an array or nested sequence of numbers, got {type(a).__qualname__}"
-        ) from exc
+        raise TypeError(message) from exc
+    if not numeric:
+        raise TypeError(message)
+    return converted
 
 
 def _as_2d(xp: Any, a: Array, name: str) -> Array:
