@@ -101,20 +101,24 @@ def _as_2d(xp: Any, a: Array, name: str) -> Array:
     return a
 
 
-def _is_floating(xp: Any, dtype: Any) -> bool:
-    return xp.isdtype(dtype, "real floating")
-
-
-def _float_dtype(xp: Any, a: Array, name: str, dev: Any) -> Any:
-    """The floating dtype ``a`` computes in: integers/bools go to the default."""
+def _check_real(xp: Any, a: Array, name: str) -> None:
     if xp.isdtype(a.dtype, "complex floating"):
         raise TypeError(f"`{name}` has complex dtype {a.dtype}; MMD needs real data")
-    if _is_floating(xp, a.dtype):
-        return a.dtype
-    if xp.isdtype(a.dtype, ("integral", "bool")):
-        info = xp.__array_namespace_info__()
-        return info.default_dtypes(device=dev)["real floating"]
-    raise TypeError(f"`{name}` has unsupported dtype {a.dtype}")
+    if not xp.isdtype(a.dtype, ("real floating", "integral", "bool")):
+        raise TypeError(f"`{name}` has unsupported dtype {a.dtype}")
+
+
+def matching_float_dtype(xp: Any, arrays: tuple[Array, ...], dev: Any) -> Any:
+    """The widest floating dtype among ``arrays``; the default float if none is.
+
+    Integer and boolean inputs join the floating ones (``int32`` with
+    ``float32`` gives ``float32``) and only on their own become the
+    namespace's default floating dtype.
+    """
+    floats = [a.dtype for a in arrays if xp.isdtype(a.dtype, "real floating")]
+    if floats:
+        return xp.result_type(*floats)
+    return xp.__array_namespace_info__().default_dtypes(device=dev)["real floating"]
 
 
 def compute_dtype(xp: Any, dtype: Any) -> Any:
@@ -209,7 +213,9 @@ def prepare_samples(
             f"`y` has {y.shape[1]} features but `x` has {x.shape[1]}; both samples "
             "must have the same dimension"
         )
-    result_dtype = xp.result_type(_float_dtype(xp, x, "x", dev), _float_dtype(xp, y, "y", dev))
+    _check_real(xp, x, "x")
+    _check_real(xp, y, "y")
+    result_dtype = matching_float_dtype(xp, (x, y), dev)
     dtype = compute_dtype(xp, result_dtype)
     x = x if x.dtype == dtype else xp.astype(x, dtype)
     y = y if y.dtype == dtype else xp.astype(y, dtype)

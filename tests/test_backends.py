@@ -1,0 +1,197 @@
+"""Namespace, dtype and device in = out; laziness and tracing are preserved."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import mmd_any
+from mmd_any import kernels
+from mmd_any.bandwidths import MeanSquaredDistance
+
+from .conftest import Backend, assert_result_like, get_backend
+
+rng = np.random.default_rng(3)
+X = rng.normal(size=(7, 3))
+Y = rng.normal(0.5, 1.0, size=(6, 3))
+
+
+def _default_float(backend: Backend):
+    xp = backend.module
+    sample = backend.asarray(np.zeros((1, 1)))
+    import array_api_compat
+
+    xp = array_api_compat.array_namespace(sample)
+    return xp.__array_namespace_info__().default_dtypes(device=array_api_compat.device(sample))[
+        "real floating"
+    ]
+
+
+def test_integer_inputs_use_the_default_float(backend: Backend) -> None:
+    xi = np.array([[1, 2, 3], [2, 3, 66]])
+    yi = np.array([[1, 1, 2], [1, 5, 6]])
+    result = mmd_any.mmd2(backend.asarray(xi), backend.asarray(yi))
+    assert_result_like(result, backend, _default_float(backend))
+    expected = mmd_any.mmd2(xi.astype(float), yi.astype(float))
+    assert float(backend.to_numpy(result)) == pytest.approx(float(expected), rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("dtype_x", "dtype_y", "expected"),
+    [
+        ("float32", "float32", "float32"),
+        ("float64", "float64", "float64"),
+        ("float32", "float64", "float64"),
+        ("int32", "float32", "float32"),
+    ],
+)
+def test_dtype_promotion(backend: Backend, dtype_x, dtype_y, expected) -> None:
+    x, y = backend.asarray(X, dtype_x), backend.asarray(Y, dtype_y)
+    result = mmd_any.mmd2(x, y)
+    assert_result_like(result, backend, backend.asarray(np.zeros(1), expected).dtype)
+    distance = mmd_any.mmd(x, y)
+    assert_result_like(distance, backend, backend.asarray(np.zeros(1), expected).dtype)
+
+
+@pytest.mark.parametrize("name", ["numpy", "torch"])
+def test_half_precision_is_computed_in_float32(name) -> None:
+    backend = get_backend(name)
+    if backend is None:
+        pytest.skip(f"{name} is not installed")
+    x, y = backend.asarray(X, "float16"), backend.asarray(Y, "float16")
+    result = mmd_any.mmd2(x, y, estimator="unbiased")
+    assert result.dtype == x.dtype
+    expected = mmd_any.mmd2(
+        X.astype(np.float16).astype(np.float32), Y.astype(np.float16), estimator="unbiased"
+    )
+    assert float(backend.to_numpy(result)) == pytest.approx(float(expected), rel=2e-3)
+
+
+def test_bfloat16_torch() -> None:
+    torch = pytest.importorskip("torch")
+    x = torch.asarray(X, dtype=torch.bfloat16)
+    y = torch.asarray(Y, dtype=torch.bfloat16)
+    result = mmd_any.mmd2(x, y)
+    assert result.dtype == torch.bfloat16
+    assert torch.isfinite(result)
+
+
+@pytest.mark.parametrize("function", [mmd_any.mmd2, mmd_any.mmd])
+def test_result_is_0d_in_the_callers_namespace(backend: Backend, function) -> None:
+    result = function(backend.asarray(X), backend.asarray(Y))
+    assert_result_like(result, backend)
+
+
+def test_one_dimensional_inputs_are_samples_of_dimension_one(backend: Backend) -> None:
+    x1, y1 = X[:, 0], Y[:, 0]
+    flat = mmd_any.mmd2(backend.asarray(x1), backend.asarray(y1))
+    column = mmd_any.mmd2(backend.asarray(x1[:, None]), backend.asarray(y1[:, None]))
+    assert float(backend.to_numpy(flat)) == pytest.approx(float(backend.to_numpy(column)))
+
+
+def test_python_lists_are_read_as_numpy() -> None:
+    result = mmd_any.mmd2([[1.0, 2.0], [0.0, 1.0]], [[3.0, 1.0]])
+    assert isinstance(result, np.ndarray)
+    assert result.shape == ()
+
+
+def test_kernel_matrix_shape_namespace_and_dtype(backend: Backend) -> None:
+    gram = mmd_any.kernel_matrix(backend.asarray(X, "float32"), backend.asarray(Y, "float32"))
+    assert gram.shape == (7, 6)
+    assert gram.dtype == backend.asarray(np.zeros(1), "float32").dtype
+    single = mmd_any.kernel_matrix(backend.asarray(X))
+    np.testing.assert_allclose(np.diag(backend.to_numpy(single)), 1.0, rtol=1e-12)
+
+
+def test_dask_stays_lazy_until_computed() -> None:
+    """Building the MMD on dask arrays computes nothing."""
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    from dask.callbacks import Callback
+
+    class CountComputes(Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.started = 0
+
+        def _start(self, dsk) -> None:
+            self.started += 1
+
+    x = da.from_array(X, chunks=(3, 3))
+    y = da.from_array(Y, chunks=(4, 3))
+    counter = CountComputes()
+    with counter:
+        results = [
+            mmd_any.mmd2(x, y, kernel=kernel, estimator=estimator, check_finite=check)
+            for kernel in ("gaussian", "laplacian", "polynomial")
+            for estimator in ("biased", "unbiased")
+            for check in (True, False)
+        ]
+    assert counter.started == 0
+    assert all(isinstance(r, da.Array) for r in results)
+    computed = dask.compute(*results)
+    assert all(np.isfinite(v) for v in computed)
+
+
+def test_jax_jit_matches_eager() -> None:
+    """No host reads or value-dependent Python branches: the code traces."""
+    jax_backend = get_backend("jax")
+    if jax_backend is None:
+        pytest.skip("jax is not installed")
+    import jax
+
+    x, y = jax_backend.asarray(X), jax_backend.asarray(Y)
+    for kernel in (
+        kernels.Gaussian(),
+        kernels.Laplacian(),
+        kernels.Gaussian(MeanSquaredDistance.seed()),
+    ):
+        for estimator in ("biased", "unbiased"):
+
+            def f(a, b, kernel=kernel, estimator=estimator):
+                return mmd_any.mmd2(a, b, kernel=kernel, estimator=estimator)
+
+            assert float(jax.jit(f)(x, y)) == pytest.approx(float(f(x, y)), rel=1e-12)
+
+
+def test_jax_jit_defers_the_finite_check() -> None:
+    jax_backend = get_backend("jax")
+    if jax_backend is None:
+        pytest.skip("jax is not installed")
+    import jax
+
+    x = X.copy()
+    x[0, 0] = np.nan
+    result = jax.jit(mmd_any.mmd2)(jax_backend.asarray(x), jax_backend.asarray(Y))
+    assert np.isnan(float(result))
+
+
+def test_torch_cuda_result_stays_on_the_device() -> None:
+    backend = get_backend("torch-cuda")
+    if backend is None:
+        pytest.skip("no CUDA device")
+    import torch
+
+    x, y = backend.asarray(X, "float32"), backend.asarray(Y, "float32")
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for kernel in (
+            kernels.Gaussian(1.0),
+            kernels.Gaussian(MeanSquaredDistance.seed()),
+            "gaussian",
+        ):
+            result = mmd_any.mmd2(x, y, kernel=kernel, check_finite=False)
+            assert result.device == x.device
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+
+
+def test_cupy_result_stays_on_the_device() -> None:
+    backend = get_backend("cupy")
+    if backend is None:
+        pytest.skip("no CuPy with a GPU")
+    import cupy
+
+    result = mmd_any.mmd2(backend.asarray(X), backend.asarray(Y))
+    assert isinstance(result, cupy.ndarray)
+    assert result.device == backend.asarray(X).device
