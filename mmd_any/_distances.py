@@ -19,8 +19,8 @@ Array = Any
 Metric = Literal["sqeuclidean", "cityblock", "dot"]
 
 #: Largest number of elements of the ``rows × cols × chunk`` temporary that the
-#: L1 distance builds per feature chunk (16 MiB in float32).
-L1_CHUNK_ELEMENTS = 1 << 22
+#: L1 distance builds per feature chunk (4 MiB in float32).
+L1_CHUNK_ELEMENTS = 1 << 20
 
 
 def center(xp: Any, z: Array) -> Array:
