@@ -150,7 +150,21 @@ class _Radial(Kernel):
 
 
 @dataclass(frozen=True)
-class Gaussian(_Radial):
+class _ExpRadial(_Radial):
+    """``Σ_k exp(−const · metric / σ_k^power)``: evaluated by exp ladders."""
+
+    _power: ClassVar[int]
+    _const: ClassVar[float]
+
+    def profile(self, xp: Any, values: Array, params: list[Sigmas]) -> Array:
+        return exp_sum(xp, values, params, power=self._power, const=self._const)
+
+    def left_times_profile(self, xp: Any, left: Array, values: Array, params: Any) -> Array:
+        return exp_sum(xp, values, params, power=self._power, const=self._const, left=left)
+
+
+@dataclass(frozen=True)
+class Gaussian(_ExpRadial):
     """Gaussian (RBF) kernel ``exp(−‖x−y‖² / (2σ²))``, summed over bandwidths.
 
     Parameters
@@ -168,16 +182,12 @@ class Gaussian(_Radial):
 
     name: ClassVar[str] = "gaussian"
     metric: ClassVar[str] = "sqeuclidean"
-
-    def profile(self, xp: Any, values: Array, params: list[Sigmas]) -> Array:
-        return exp_sum(xp, values, params, power=2, const=0.5)
-
-    def left_times_profile(self, xp: Any, left: Array, values: Array, params: Any) -> Array:
-        return exp_sum(xp, values, params, power=2, const=0.5, left=left)
+    _power: ClassVar[int] = 2
+    _const: ClassVar[float] = 0.5
 
 
 @dataclass(frozen=True)
-class Laplacian(_Radial):
+class Laplacian(_ExpRadial):
     """Laplacian kernel ``exp(−‖x−y‖₁ / σ)``, summed over bandwidths.
 
     The median rule uses the median L1 distance for this kernel.
@@ -185,12 +195,8 @@ class Laplacian(_Radial):
 
     name: ClassVar[str] = "laplacian"
     metric: ClassVar[str] = "cityblock"
-
-    def profile(self, xp: Any, values: Array, params: list[Sigmas]) -> Array:
-        return exp_sum(xp, values, params, power=1, const=1.0)
-
-    def left_times_profile(self, xp: Any, left: Array, values: Array, params: Any) -> Array:
-        return exp_sum(xp, values, params, power=1, const=1.0, left=left)
+    _power: ClassVar[int] = 1
+    _const: ClassVar[float] = 1.0
 
 
 @dataclass(frozen=True)
