@@ -101,9 +101,9 @@ def mmd2(
         V-statistic (≥ 0, the seeds'), U-statistic (unbiased, can be < 0), or
         the linear-time estimator on paired samples (n = m).
     block_size : int, optional
-        Edge of the square tiles of the kernel matrix (default 1024). Extra
-        memory is O(block_size²) plus O((n + m)·d); the value is independent
-        of it up to rounding.
+        Rows per tile of the kernel matrix (default 256); off-diagonal tiles
+        have ``2 * block_size`` columns. Extra memory is O(block_size²) plus
+        O((n + m)·d); the value is independent of it up to rounding.
     check_finite : bool
         Raise ``ValueError`` on NaN/inf. This costs one reduction read on the
         host; pass False in training loops. For lazy arrays (Dask, traced JAX)
