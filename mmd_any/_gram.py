@@ -10,6 +10,7 @@ the diagonal are computed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from array_api_compat import device
@@ -77,12 +78,6 @@ class PooledGram:
         """``K[rows, cols]``."""
         return self.kernel.profile(self.xp, self.metric_tile(rows, cols), self.params)
 
-    def left_times(self, left: Array, rows: slice, cols: slice) -> Array:
-        """``left @ K[rows, cols]`` without materialising more than one tile."""
-        return self.kernel.left_times_profile(
-            self.xp, left, self.metric_tile(rows, cols), self.params
-        )
-
     def diag(self) -> Array:
         """``k(z_i, z_i)`` for every pooled point, shape ``(N,)``."""
         xp = self.xp
@@ -109,14 +104,23 @@ class PooledGram:
             start += size
         return xp.stack(rows, axis=0)
 
-    def quadratic_forms(self, weights_t: Array, block: int, block_cols: int | None = None) -> Array:
+    def quadratic_forms(
+        self,
+        weights_t: Array,
+        block: int,
+        block_cols: int | None = None,
+        *,
+        per_term: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> Array:
         """``w_pᵀ K w_p`` for each row ``w_p`` of a ``(P, N)`` weight matrix.
 
         Only tiles on and right of the diagonal are computed; an off-diagonal
-        tile stands for its mirror image too, so it counts twice. Per tile the
-        work is one ``(P, rows) @ K`` product (the fast orientation on every
-        backend) and a row-wise dot with the column weights. Partial sums are
-        accumulated in float64 where the device has it.
+        tile stands for its mirror image too, so it counts twice. Each tile is
+        computed once for all P rows: one ``(P, rows) @ K`` product (the fast
+        orientation on every backend) and a row-wise dot with the column
+        weights. Partial sums are accumulated in float64 where the device has
+        it.
 
         Parameters
         ----------
@@ -125,10 +129,14 @@ class PooledGram:
             Rows per tile.
         block_cols : int, optional
             Columns per off-diagonal tile (default ``2 * block``).
+        per_term : bool
+            Return the forms of each kernel term (bandwidth) separately.
+        progress : callable, optional
+            Called with the number of kernel entries done after each row block.
 
         Returns
         -------
-        array, shape (P,)
+        array, shape (P,), or (L, P) with ``per_term`` for L kernel terms
         """
         xp = self.xp
         acc_dtype = accumulator_dtype(xp, weights_t.dtype, device(weights_t))
@@ -139,14 +147,24 @@ class PooledGram:
             r1 = min(n_points, r0 + block)
             rows = slice(r0, r1)
             left = weights_t[:, rows]
-            forms = xp.astype(self._tile_forms(left, rows, rows, weights_t), acc_dtype)
+            forms = xp.astype(self._tile_forms(left, rows, rows, weights_t, per_term), acc_dtype)
             for c0 in range(r1, n_points, block_cols):
                 cols = slice(c0, min(n_points, c0 + block_cols))
-                step = xp.astype(self._tile_forms(left, rows, cols, weights_t), acc_dtype)
-                forms = forms + 2.0 * step
+                step = self._tile_forms(left, rows, cols, weights_t, per_term)
+                forms = forms + 2.0 * xp.astype(step, acc_dtype)
             total = forms if total is None else total + forms
+            if progress is not None:
+                progress((r1 - r0) * (n_points - r0))
         return total
 
-    def _tile_forms(self, left: Array, rows: slice, cols: slice, weights_t: Array) -> Array:
-        product = self.left_times(left, rows, cols)
-        return self.xp.vecdot(product, weights_t[:, cols], axis=-1)
+    def _tile_forms(
+        self, left: Array, rows: slice, cols: slice, weights_t: Array, per_term: bool
+    ) -> Array:
+        xp, kernel = self.xp, self.kernel
+        values = self.metric_tile(rows, cols)
+        right = weights_t[:, cols]
+        if not per_term:
+            product = kernel.left_times_profile(xp, left, values, self.params)
+            return xp.vecdot(product, right, axis=-1)
+        products = kernel.left_times_terms(xp, left, values, self.params)
+        return xp.stack([xp.vecdot(product, right, axis=-1) for product in products])

@@ -24,7 +24,7 @@ and repeated squaring.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -44,6 +44,10 @@ __all__ = [
 ]
 
 Array = Any
+
+#: Up to this many weight rows, products with a multi-bandwidth kernel tile
+#: are taken term by term (see :meth:`Kernel.left_times_profile`).
+FEW_ROWS = 4
 
 #: Longest run of squarings in one exp ladder: ``e^(2^8)`` carries at most
 #: ``2^9`` ulps of relative error, below the test tolerances of every dtype.
@@ -71,13 +75,40 @@ class Kernel:
         """Resolve data-driven parameters from the pooled sample ``z``."""
         return None
 
+    def terms(self, xp: Any, values: Array, params: Any) -> Iterator[Array]:
+        """The summands of the kernel (one per bandwidth) on a tile of metric values."""
+        yield self.profile(xp, values, params)
+
+    def n_terms(self, params: Any) -> int:
+        """How many summands :meth:`terms` yields."""
+        return 1
+
     def profile(self, xp: Any, values: Array, params: Any) -> Array:
         """Kernel values from a tile of metric values (elementwise)."""
-        raise NotImplementedError
+        total = None
+        for term in self.terms(xp, values, params):
+            total = term if total is None else total + term
+        return total
 
     def left_times_profile(self, xp: Any, left: Array, values: Array, params: Any) -> Array:
-        """``left @ profile(values)``; kernels that are sums may do better."""
+        """``left @ profile(values)``.
+
+        For a few rows of ``left`` (the MMD's weight vectors) the product is
+        taken term by term, which reads each term once instead of adding full
+        tiles; for many rows (permutations) the terms are summed first so that
+        there is a single large matmul.
+        """
+        if self.n_terms(params) > 1 and left.shape[0] <= FEW_ROWS:
+            total = None
+            for term in self.terms(xp, values, params):
+                product = xp.matmul(left, term)
+                total = product if total is None else total + product
+            return total
         return xp.matmul(left, self.profile(xp, values, params))
+
+    def left_times_terms(self, xp: Any, left: Array, values: Array, params: Any) -> list[Array]:
+        """``[left @ term for term in terms(values)]``: one product per bandwidth."""
+        return [xp.matmul(left, term) for term in self.terms(xp, values, params)]
 
     def __call__(self, x: Array, y: Array | None = None) -> Array:
         """The Gram matrix ``K(x, y)``; see :func:`kernel_matrix`."""
@@ -103,20 +134,10 @@ def _ladder_chains(ratios: Sequence[float]) -> list[tuple[float, list[int]]]:
     return chains
 
 
-def exp_sum(
-    xp: Any,
-    values: Array,
-    groups: list[Sigmas],
-    power: int,
-    const: float,
-    left: Array | None = None,
-) -> Array:
-    """``Σ_k exp(−values · const / σ_k^power)`` with one exp per ladder chain.
-
-    With ``left``, returns ``left @ Σ_k exp(…)`` as ``Σ_k (left @ exp(…))``:
-    one read of each term instead of a full-size add.
-    """
-    total = None
+def exp_terms(
+    xp: Any, values: Array, groups: list[Sigmas], power: int, const: float
+) -> Iterator[Array]:
+    """``exp(−values · const / σ_k^power)`` for each k, one exp per ladder chain."""
     for group in groups:
         factor = const / group.base**power
         ratios = [1.0 / scale**power for scale in group.scales]
@@ -127,9 +148,7 @@ def exp_sum(
                 while reached < multiplier:
                     current = current * current
                     reached *= 2
-                term = current if left is None else xp.matmul(left, current)
-                total = term if total is None else total + term
-    return total
+                yield current
 
 
 @dataclass(frozen=True)
@@ -148,6 +167,9 @@ class _Radial(Kernel):
     def parameters(self, xp: Any, z: Array) -> list[Sigmas]:
         return self._rule.resolve(xp, z, self.metric)
 
+    def n_terms(self, params: list[Sigmas]) -> int:
+        return sum(len(group.scales) for group in params)
+
 
 @dataclass(frozen=True)
 class _ExpRadial(_Radial):
@@ -156,11 +178,8 @@ class _ExpRadial(_Radial):
     _power: ClassVar[int]
     _const: ClassVar[float]
 
-    def profile(self, xp: Any, values: Array, params: list[Sigmas]) -> Array:
-        return exp_sum(xp, values, params, power=self._power, const=self._const)
-
-    def left_times_profile(self, xp: Any, left: Array, values: Array, params: Any) -> Array:
-        return exp_sum(xp, values, params, power=self._power, const=self._const, left=left)
+    def terms(self, xp: Any, values: Array, params: list[Sigmas]) -> Iterator[Array]:
+        return exp_terms(xp, values, params, power=self._power, const=self._const)
 
 
 @dataclass(frozen=True)
@@ -206,14 +225,11 @@ class InverseMultiquadric(_Radial):
     name: ClassVar[str] = "inverse_multiquadric"
     metric: ClassVar[str] = "sqeuclidean"
 
-    def profile(self, xp: Any, values: Array, params: list[Sigmas]) -> Array:
-        total = None
+    def terms(self, xp: Any, values: Array, params: list[Sigmas]) -> Iterator[Array]:
         for group in params:
             for scale in group.scales:
                 coeff = 1.0 / (group.base * scale) ** 2
-                term = 1.0 / xp.sqrt(1.0 + values * coeff)
-                total = term if total is None else total + term
-        return total
+                yield 1.0 / xp.sqrt(1.0 + values * coeff)
 
 
 @dataclass(frozen=True)
