@@ -7,6 +7,16 @@ arrays and return results in the same library, dtype and device.
 from . import bandwidths, kernels
 from .estimators import ESTIMATORS, mmd, mmd2
 from .kernels import kernel_matrix
+from .two_sample import MMDTestResult, mmd_test
 
-__all__ = ["ESTIMATORS", "bandwidths", "kernel_matrix", "kernels", "mmd", "mmd2"]
+__all__ = [
+    "ESTIMATORS",
+    "MMDTestResult",
+    "bandwidths",
+    "kernel_matrix",
+    "kernels",
+    "mmd",
+    "mmd2",
+    "mmd_test",
+]
 __version__ = "0.1.0"

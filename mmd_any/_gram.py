@@ -78,14 +78,25 @@ class PooledGram:
         """``K[rows, cols]``."""
         return self.kernel.profile(self.xp, self.metric_tile(rows, cols), self.params)
 
-    def diag(self) -> Array:
-        """``k(z_i, z_i)`` for every pooled point, shape ``(N,)``."""
+    def _diag_metric(self) -> Array:
         xp = self.xp
         if self.kernel.metric == "dot":
-            values = _distances.sq_norms(xp, self.points)
-        else:
-            values = xp.zeros((self.size,), dtype=self.points.dtype, device=device(self.points))
-        return self.kernel.profile(xp, values, self.params)
+            return _distances.sq_norms(xp, self.points)
+        return xp.zeros((self.size,), dtype=self.points.dtype, device=device(self.points))
+
+    def diag(self) -> Array:
+        """``k(z_i, z_i)`` for every pooled point, shape ``(N,)``."""
+        return self.kernel.profile(self.xp, self._diag_metric(), self.params)
+
+    def diag_terms(self) -> Array:
+        """The diagonal of each kernel term, shape ``(L, N)``."""
+        terms = self.kernel.terms(self.xp, self._diag_metric(), self.params)
+        return self.xp.stack(list(terms))
+
+    @property
+    def n_terms(self) -> int:
+        """Number of kernel terms (bandwidths) L."""
+        return self.kernel.n_terms(self.params)
 
     def paired(self, a: Array, b: Array) -> Array:
         """``k(a_i, b_i)`` for matching rows of two point sets from :attr:`points`."""

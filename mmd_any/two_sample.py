@@ -1,0 +1,421 @@
+"""Permutation two-sample tests: the MMD test and an aggregated multi-bandwidth test.
+
+How it computes
+---------------
+Every permuted statistic is a quadratic form ``w_pᵀ K w_p`` of the pooled
+kernel matrix ``K`` (``N = n + m`` points) with a weight vector that depends
+only on which points the permutation labels ``x``:
+
+* biased:   ``w = s/n − (1 − s)/m`` with ``s`` the 0/1 labels of ``x``;
+* unbiased: ``Σ_{i≠j} c_ij K_ij`` with ``c_ij`` = ``1/(n(n−1))``, ``1/(m(m−1))``
+  or ``−1/(nm)`` is ``γ(1ᵀK1 − tr K) + uᵀKu − Σ_i u_i² K_ii`` for
+  ``u = √A·s − √B·(1 − s)``, where ``γ = (ab − 1/(nm)²)/(a + b + 2/(nm))``,
+  ``a = 1/(n(n−1))``, ``b = 1/(m(m−1))``, ``A = a − γ``, ``B = b − γ`` (so
+  ``γ + A``, ``γ + B`` and ``γ − √(AB)`` are the three coefficients).
+
+The observed statistic is the identity permutation, the first row of the
+weight matrix; a row of ones gives ``1ᵀK1``. The tiled Gram engine evaluates
+each kernel tile once for all rows: one ``(P, rows) @ K_tile`` product per
+tile, over the tiles on and above the diagonal. Nothing is recomputed per
+permutation and no Python loop runs over permutations. Permutation weights
+are drawn by a NumPy generator (``seed``) and moved once to the data's device,
+so a seed gives the same p-value on every backend. When ``P × N`` weights
+would exceed :data:`WEIGHT_BYTES`, permutations are processed in blocks, each
+block one pass over the tiles.
+
+P-values
+--------
+``(1 + #{p : T_p ≥ T_obs}) / (1 + P)``, exactly valid at every sample size;
+statistics within a relative ``64·eps`` of the observed one count as ties
+(they are equal up to rounding).
+
+Aggregated test (``aggregate=True``)
+------------------------------------
+An MMDAgg-style test (Schrab et al., JMLR 2023) over a collection of kernels:
+by default the Gaussian with bandwidths ``median · 2^k``, ``k = −4 … 4``
+(a given radial kernel with the plain median rule expands the same way; a
+kernel with several bandwidths contributes each of them; a list of kernels
+contributes all their bandwidths, e.g. Gaussian and Laplacian). The same
+permutations serve every member. The level is corrected by the permutation
+(Westfall–Young) min-p procedure: each member's p-value is computed for the
+observed data and for every permutation against the same permutation set, the
+aggregated statistic is the smallest p-value over the collection, and its own
+p-value is its rank among the permutations' smallest p-values. Rows are
+exchangeable under H0, so the aggregated test has type-I error ≤ alpha
+exactly, however correlated the members are, and it is never worse than a
+Bonferroni correction. (The paper corrects by a bisection on quantile levels
+with a second permutation set; min-p is the single-set, exact counterpart.)
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from array_api_compat import device
+
+from . import _gram
+from ._namespace import as_0d, prepare_samples
+from .bandwidths import Median
+from .kernels import Kernel, _Radial, as_kernel
+
+__all__ = ["AGGREGATE_EXPONENTS", "MMDTestResult", "mmd_test"]
+
+Array = Any
+
+#: Exponents ``k`` of the default aggregated collection ``median · 2^k``.
+AGGREGATE_EXPONENTS = tuple(range(-4, 5))
+
+#: Largest size of one block of permutation weights (rows × N × itemsize).
+WEIGHT_BYTES = 128 * 2**20
+
+#: Statistics within this many eps (relative) of the observed one are ties.
+TIE_EPS = 64
+
+
+@dataclass(frozen=True, repr=False)
+class MMDTestResult:
+    """Result of :func:`mmd_test`.
+
+    Attributes
+    ----------
+    statistic : array, 0-d
+        The observed MMD² (plain test), or the smallest per-kernel p-value
+        (aggregated test; small is evidence against H0), in the inputs'
+        namespace and device.
+    pvalue : float
+        Permutation p-value ``(1 + #{null ≥ observed}) / (1 + P)``; for the
+        aggregated test, of the smallest p-value statistic.
+    reject : bool
+        ``pvalue ≤ alpha``.
+    null_distribution : array, shape (P,)
+        The permuted statistics (for the aggregated test, the permutations'
+        smallest p-values).
+    n_permutations : int
+    alpha : float
+    estimator : str
+    kernels : tuple of str
+        The kernel, or the members of the aggregated collection.
+    statistics : array or None, shape (L,)
+        Aggregated test: the observed MMD² of each member.
+    pvalues : tuple of float or None
+        Aggregated test: each member's own permutation p-value.
+    """
+
+    statistic: Array
+    pvalue: float
+    reject: bool
+    null_distribution: Array
+    n_permutations: int
+    alpha: float
+    estimator: str
+    kernels: tuple[str, ...]
+    statistics: Array | None = None
+    pvalues: tuple[float, ...] | None = field(default=None)
+
+    @property
+    def aggregated(self) -> bool:
+        """Whether this is the aggregated test."""
+        return self.statistics is not None
+
+    def __repr__(self) -> str:
+        decision = "reject H0" if self.reject else "do not reject H0"
+        kind = "aggregated MMD test" if self.aggregated else "MMD test"
+        lines = [
+            f"MMDTestResult({kind}, {self.estimator} estimator, P={self.n_permutations})",
+            f"  statistic = {float(self.statistic):.6g}",
+            f"  p-value   = {self.pvalue:.4g} -> {decision} at alpha = {self.alpha:g}",
+        ]
+        if self.aggregated and self.pvalues is not None:
+            for index, (name, pvalue) in enumerate(zip(self.kernels, self.pvalues, strict=True)):
+                value = float(self.statistics[index])
+                lines.append(f"    {name:40s} MMD² = {value:.6g}  p = {pvalue:.4g}")
+        else:
+            lines.append(f"  kernel    = {self.kernels[0]}")
+        return "\n".join(lines)
+
+
+def _check_options(n_permutations: int, alpha: float, estimator: str) -> None:
+    if isinstance(n_permutations, bool) or not isinstance(n_permutations, int | np.integer):
+        raise TypeError(f"`n_permutations` must be an integer, got {n_permutations!r}")
+    if n_permutations < 1:
+        raise ValueError(f"`n_permutations` must be at least 1, got {n_permutations}")
+    if not (isinstance(alpha, int | float) and 0 < alpha < 1):
+        raise ValueError(f"`alpha` must lie in the open interval (0, 1), got {alpha!r}")
+    if estimator not in ("biased", "unbiased"):
+        raise ValueError(
+            f"`estimator` of the permutation test must be 'biased' or 'unbiased', got "
+            f"{estimator!r}"
+        )
+
+
+def _collection(kernel: str | Kernel | Sequence[str | Kernel], aggregate: bool) -> list[Kernel]:
+    """The kernels whose terms are tested (one for the plain test)."""
+    given = [kernel] if isinstance(kernel, str | Kernel) else list(kernel)
+    if not given:
+        raise ValueError("`kernel` must name at least one kernel")
+    kernels = [as_kernel(k) for k in given]
+    if not aggregate:
+        if len(kernels) > 1:
+            raise ValueError("several kernels need aggregate=True")
+        return kernels
+    expanded = []
+    for k in kernels:
+        rule = k.rule if isinstance(k, _Radial) else None
+        if isinstance(rule, Median) and rule.scales == (1.0,):
+            scales = tuple(2.0**e for e in AGGREGATE_EXPONENTS)
+            k = replace(k, bandwidth=replace(rule, scales=scales))
+        expanded.append(k)
+    return expanded
+
+
+def _term_names(kernel: Kernel) -> list[str]:
+    rule = getattr(kernel, "rule", None)
+    scales = getattr(rule, "scales", None)
+    if scales is None or len(scales) == 1:
+        return [repr(kernel)]
+    base = type(rule).__name__
+    return [f"{type(kernel).__name__}({base} × {s:g})" for s in scales]
+
+
+def _unbiased_coefficients(n: int, m: int) -> tuple[float, float, float]:
+    """``γ, A, B`` of the rank-one-plus-constant form of the U-statistic."""
+    a, b, cross = 1.0 / (n * (n - 1)), 1.0 / (m * (m - 1)), 1.0 / (n * m)
+    gamma = (a * b - cross**2) / (a + b + 2 * cross)
+    return gamma, a - gamma, b - gamma
+
+
+def _label_weights(labels: np.ndarray, n: int, m: int, estimator: str) -> np.ndarray:
+    """Weight rows for 0/1 label rows (``1`` marks the points counted as ``x``)."""
+    if estimator == "biased":
+        return labels * (1.0 / n + 1.0 / m) - 1.0 / m
+    _, big_a, big_b = _unbiased_coefficients(n, m)
+    return labels * (math.sqrt(big_a) + math.sqrt(big_b)) - math.sqrt(big_b)
+
+
+def _permutation_blocks(
+    n: int, m: int, n_permutations: int, seed: Any, rows_per_block: int
+) -> list[np.ndarray]:
+    """0/1 label rows: the identity first, then ``n_permutations`` shuffles."""
+    rng = np.random.default_rng(seed)
+    identity = np.concatenate([np.ones(n), np.zeros(m)])
+    blocks, remaining, first = [], n_permutations, True
+    while remaining > 0 or first:
+        count = min(remaining, rows_per_block - (1 if first else 0))
+        shuffled = rng.permuted(np.broadcast_to(identity, (count, n + m)), axis=1)
+        blocks.append(np.concatenate([identity[None, :], shuffled]) if first else shuffled)
+        remaining -= count
+        first = False
+    return blocks
+
+
+class _Progress:
+    """A tqdm bar over kernel entries (tqdm is an optional dependency)."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.bar = None
+        if not enabled:
+            return
+        try:
+            from tqdm.auto import tqdm
+        except ImportError as exc:
+            raise ImportError(
+                "progress=True needs tqdm: pip install 'mmd-any[progress]'"
+            ) from exc
+        self.bar = tqdm(total=total, unit="entry", unit_scale=True, file=sys.stderr)
+
+    def update(self, done: int) -> None:
+        if self.bar is not None:
+            self.bar.update(done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _statistics(
+    gram: _gram.PooledGram,
+    blocks: list[np.ndarray],
+    n: int,
+    m: int,
+    estimator: str,
+    block: int,
+    on_progress: Callable[[int], None],
+) -> Array:
+    """``(L, 1 + P)`` statistics for every kernel term and label row."""
+    xp = gram.xp
+    dev = device(gram.points)
+    dtype = gram.points.dtype
+    n_points = n + m
+    results = []
+    constant = None
+    for index, labels in enumerate(blocks):
+        weights = _label_weights(labels, n, m, estimator)
+        if index == 0:
+            weights = np.concatenate([weights, np.ones((1, n_points))])
+        weights_t = xp.astype(xp.asarray(weights, device=dev), dtype)
+        forms = gram.quadratic_forms(weights_t, block, per_term=True, progress=on_progress)
+        if index == 0:
+            forms, total = forms[:, :-1], forms[:, -1:]
+            weights_t = weights_t[:-1, :]
+        if estimator == "unbiased":
+            diag = xp.astype(gram.diag_terms(), forms.dtype)
+            gamma, big_a, big_b = _unbiased_coefficients(n, m)
+            trace = xp.sum(diag, axis=1)[:, None]
+            if constant is None:
+                constant = gamma * (total - trace)
+            # Σ u_i² d_i = A·(sᵀd) + B·(tr − sᵀd), with sᵀd = (w·d − b·tr)/a
+            slope = math.sqrt(big_a) + math.sqrt(big_b)
+            weighted = xp.matmul(diag, xp.matrix_transpose(xp.astype(weights_t, forms.dtype)))
+            diag_x = (weighted + math.sqrt(big_b) * trace) / slope
+            forms = forms + constant - (big_a * diag_x + big_b * (trace - diag_x))
+        results.append(forms)
+    return results[0] if len(results) == 1 else xp.concat(results, axis=1)
+
+
+def _exceedances(xp: Any, stats: Array, reference: Array, eps: float) -> Array:
+    """``#{i : stats[l, i] ≥ reference[l, j] − tol}`` for every l, j.
+
+    ``tol = TIE_EPS · eps · |reference|``: values equal up to the rounding of
+    the dtype the kernel was computed in count as ties.
+    """
+    threshold = reference - (TIE_EPS * eps) * xp.abs(reference)
+    return xp.sum(xp.astype(stats[:, :, None] >= threshold[:, None, :], stats.dtype), axis=1)
+
+
+def _rank_pvalues(xp: Any, stats: Array, eps: float, chunk: int = 256) -> Array:
+    """Per-row permutation p-values ``#{i : T_i ≥ T_j} / (1 + P)``, shape (L, 1 + P)."""
+    rows = stats.shape[1]
+    parts = [
+        _exceedances(xp, stats, stats[:, start : min(rows, start + chunk)], eps)
+        for start in range(0, rows, chunk)
+    ]
+    return xp.concat(parts, axis=1) / rows
+
+
+def mmd_test(
+    x: Array,
+    y: Array,
+    *,
+    kernel: str | Kernel | Sequence[str | Kernel] = "gaussian",
+    estimator: str = "biased",
+    n_permutations: int = 1000,
+    alpha: float = 0.05,
+    seed: int | np.random.SeedSequence | None = None,
+    aggregate: bool = False,
+    progress: bool = False,
+    block_size: int | None = None,
+    check_finite: bool = True,
+) -> MMDTestResult:
+    """Permutation two-sample test of ``H0: x and y come from the same distribution``.
+
+    Parameters
+    ----------
+    x, y : arrays, shapes (n, d) and (m, d)
+        The samples, in any array-API library (see :func:`mmd_any.mmd2`).
+    kernel : str, Kernel or sequence of them
+        The kernel (default: Gaussian, median bandwidth). With
+        ``aggregate=True``, a kernel or several whose bandwidths form the
+        tested collection (see the module docstring).
+    estimator : {"biased", "unbiased"}
+        The MMD² estimator used as test statistic.
+    n_permutations : int
+        Number of random permutations ``P`` (≥ 1).
+    alpha : float
+        Level in (0, 1) for ``reject``.
+    seed : int, SeedSequence or None
+        Seed of the NumPy generator that draws the permutations: the same seed
+        gives the same p-value on every backend.
+    aggregate : bool
+        Run the aggregated multi-bandwidth test (MMDAgg-style, min-p
+        corrected) instead of the single-kernel test.
+    progress : bool
+        Show a tqdm progress bar (needs the ``progress`` extra).
+    block_size : int, optional
+        Rows per kernel tile (see :func:`mmd_any.mmd2`).
+    check_finite : bool
+        Raise on NaN/inf inputs.
+
+    Returns
+    -------
+    MMDTestResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mmd_any
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.normal(size=(100, 2)), rng.normal(0.5, 1.0, size=(80, 2))
+    >>> result = mmd_any.mmd_test(x, y, n_permutations=200, seed=1)
+    >>> result.reject, result.pvalue < 0.01
+    (True, True)
+    """
+    _check_options(n_permutations, alpha, estimator)
+    kernels = _collection(kernel, aggregate)
+    block = _gram.check_block_size(block_size)
+    min_size = 2 if estimator == "unbiased" else 1
+    samples = prepare_samples(x, y, check_finite=check_finite, min_size=min_size)
+    xp = samples.xp
+    n, m = samples.x.shape[0], samples.y.shape[0]
+    n_points = n + m
+    itemsize = max(4, xp.finfo(samples.dtype).bits // 8)
+    rows_per_block = max(2, WEIGHT_BYTES // (n_points * itemsize))
+    blocks = _permutation_blocks(n, m, n_permutations, seed, rows_per_block)
+
+    grams = [_gram.PooledGram(xp, k, [samples.x, samples.y]) for k in kernels]
+    work = len(grams) * len(blocks) * n_points * (n_points + 1) // 2
+    bar = _Progress(work, progress)
+    try:
+        stats = xp.concat(
+            [_statistics(g, blocks, n, m, estimator, block, bar.update) for g in grams], axis=0
+        )
+    finally:
+        bar.close()
+    names = tuple(name for k in kernels for name in _term_names(k))
+    if samples.finite is not None:
+        stats = xp.where(samples.finite, stats, xp.nan)
+
+    eps = float(xp.finfo(samples.dtype).eps)
+    if not aggregate:
+        observed, null = stats[0, 0], stats[0, 1:]
+        exceed = _exceedances(xp, stats[:, 1:], stats[:, 0:1], eps)[0, 0]
+        pvalue = (1.0 + float(exceed)) / (1.0 + n_permutations)
+        return MMDTestResult(
+            statistic=_cast(xp, observed, samples.result_dtype),
+            pvalue=pvalue,
+            reject=pvalue <= alpha,
+            null_distribution=_cast(xp, null, samples.result_dtype),
+            n_permutations=n_permutations,
+            alpha=float(alpha),
+            estimator=estimator,
+            kernels=names,
+        )
+
+    member_pvalues = _rank_pvalues(xp, stats, eps)  # (L, 1 + P), observed in column 0
+    smallest = xp.min(member_pvalues, axis=0)  # (1 + P,)
+    # p-value of min-p: rank of the observed smallest p among all rows (itself
+    # included); the p-values are exact multiples of 1 / (1 + P)
+    count = xp.sum(xp.astype(smallest <= smallest[0], smallest.dtype))
+    pvalue = float(count) / (1.0 + n_permutations)
+    per_member = [float(member_pvalues[index, 0]) for index in range(stats.shape[0])]
+    return MMDTestResult(
+        statistic=as_0d(xp, smallest[0]),
+        pvalue=pvalue,
+        reject=pvalue <= alpha,
+        null_distribution=smallest[1:],
+        n_permutations=n_permutations,
+        alpha=float(alpha),
+        estimator=estimator,
+        kernels=names,
+        statistics=_cast(xp, stats[:, 0], samples.result_dtype),
+        pvalues=tuple(per_member),
+    )
+
+
+def _cast(xp: Any, value: Array, dtype: Any) -> Array:
+    value = as_0d(xp, value)
+    return value if value.dtype == dtype else xp.astype(value, dtype)
