@@ -63,7 +63,7 @@ from ._namespace import as_0d, prepare_samples
 from .bandwidths import Median
 from .kernels import Kernel, _Radial, as_kernel
 
-__all__ = ["AGGREGATE_EXPONENTS", "MMDTestResult", "mmd_test"]
+__all__ = ["AGGREGATE_EXPONENTS", "MMDTestResult", "mmd_test", "permutation_labels"]
 
 Array = Any
 
@@ -197,17 +197,48 @@ def _label_weights(labels: np.ndarray, n: int, m: int, estimator: str) -> np.nda
     return labels * (math.sqrt(big_a) + math.sqrt(big_b)) - math.sqrt(big_b)
 
 
-def _permutation_blocks(
-    n: int, m: int, n_permutations: int, seed: Any, rows_per_block: int
+def _random_labels(rng: np.random.Generator, count: int, n: int, m: int) -> np.ndarray:
+    """``count`` rows of 0/1 labels, each a uniformly random choice of ``n`` of ``n + m``.
+
+    The ``n`` points with the smallest uniform keys are labelled ``x``; one
+    ``argpartition`` per row is linear in ``n + m`` (a full shuffle is 3x slower).
+    """
+    keys = rng.random((count, n + m))
+    chosen = np.argpartition(keys, n - 1, axis=1)[:, :n]
+    labels = np.zeros((count, n + m))
+    np.put_along_axis(labels, chosen, 1.0, axis=1)
+    return labels
+
+
+def permutation_labels(
+    n: int, m: int, n_permutations: int, seed: Any, rows_per_block: int | None = None
 ) -> list[np.ndarray]:
-    """0/1 label rows: the identity first, then ``n_permutations`` shuffles."""
+    """The 0/1 label rows :func:`mmd_test` uses: the identity, then the permutations.
+
+    Parameters
+    ----------
+    n, m : int
+        Sample sizes; a label 1 marks a point counted as ``x``.
+    n_permutations : int
+    seed : int, SeedSequence or None
+        Seed of ``numpy.random.default_rng``.
+    rows_per_block : int, optional
+        Split the rows into blocks of at most this many (default: one block).
+
+    Returns
+    -------
+    list of ndarray
+        Blocks of shape ``(rows, n + m)``; the first row of the first block is
+        the identity labelling ``[1]*n + [0]*m``.
+    """
     rng = np.random.default_rng(seed)
-    identity = np.concatenate([np.ones(n), np.zeros(m)])
+    identity = np.concatenate([np.ones(n), np.zeros(m)])[None, :]
+    rows_per_block = rows_per_block or n_permutations + 1
     blocks, remaining, first = [], n_permutations, True
     while remaining > 0 or first:
         count = min(remaining, rows_per_block - (1 if first else 0))
-        shuffled = rng.permuted(np.broadcast_to(identity, (count, n + m)), axis=1)
-        blocks.append(np.concatenate([identity[None, :], shuffled]) if first else shuffled)
+        shuffled = _random_labels(rng, count, n, m)
+        blocks.append(np.concatenate([identity, shuffled]) if first else shuffled)
         remaining -= count
         first = False
     return blocks
@@ -364,7 +395,7 @@ def mmd_test(
     n_points = n + m
     itemsize = max(4, xp.finfo(samples.dtype).bits // 8)
     rows_per_block = max(2, WEIGHT_BYTES // (n_points * itemsize))
-    blocks = _permutation_blocks(n, m, n_permutations, seed, rows_per_block)
+    blocks = permutation_labels(n, m, n_permutations, seed, rows_per_block)
 
     grams = [_gram.PooledGram(xp, k, [samples.x, samples.y]) for k in kernels]
     work = len(grams) * len(blocks) * n_points * (n_points + 1) // 2

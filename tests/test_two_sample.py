@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 import mmd_any
-from mmd_any import kernels
+from mmd_any import kernels, two_sample
 
 from .conftest import Backend, assert_result_like, get_backend
 
@@ -127,9 +127,9 @@ def test_null_statistics_are_the_permuted_mmd2() -> None:
             x, y, kernel=kernel, estimator=estimator, n_permutations=30, seed=4
         )
         pooled = np.vstack([x, y])
-        labels = np.random.default_rng(4).permuted(
-            np.broadcast_to(np.r_[np.ones(7), np.zeros(5)], (30, 12)), axis=1
-        )
+        labels = two_sample.permutation_labels(7, 5, 30, seed=4)[0][1:]
+        assert labels.shape == (30, 12)
+        assert np.all(labels.sum(axis=1) == 7)
         direct = [
             float(
                 mmd_any.mmd2(pooled[row == 1], pooled[row == 0], kernel=kernel, estimator=estimator)
@@ -173,8 +173,6 @@ def test_seed_controls_the_permutations() -> None:
 
 def test_permutation_blocks_give_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
     """Weights processed in several blocks (large N) give the same statistics."""
-    from mmd_any import two_sample
-
     rng = np.random.default_rng(6)
     x, y = rng.normal(size=(20, 2)), rng.normal(size=(15, 2))
     whole = mmd_any.mmd_test(x, y, n_permutations=40, seed=3, estimator="unbiased")
