@@ -16,7 +16,9 @@ from array_api_compat import (
     device,
     is_array_api_obj,
     is_dask_array,
+    is_jax_array,
     is_lazy_array,
+    is_torch_array,
 )
 
 __all__ = [
@@ -226,6 +228,21 @@ def prepare_samples(
 def prepare_single(x: object, *, check_finite: bool = True) -> Samples:
     """Validate one sample (``y`` is ``x``) for functions of a single sample."""
     return prepare_samples(x, x, check_finite=check_finite)
+
+
+def stop_gradient(a: Array) -> Array:
+    """``a`` as a constant for automatic differentiation (torch, JAX); else ``a``.
+
+    The array API has no notion of gradients; this is the one place where the
+    library names the two autodiff libraries it supports.
+    """
+    if is_torch_array(a):
+        return a.detach()
+    if is_jax_array(a):
+        import jax
+
+        return jax.lax.stop_gradient(a)
+    return a
 
 
 def as_0d(xp: Any, value: Array) -> Array:

@@ -39,7 +39,7 @@ import numpy as np
 from array_api_compat import device, is_array_api_obj
 
 from . import _distances
-from ._namespace import _values_readable
+from ._namespace import _values_readable, stop_gradient
 
 __all__ = [
     "BandwidthRule",
@@ -253,11 +253,17 @@ class Median(BandwidthRule):
         over the distinct pairs of a seeded subsample of this many points.
     seed : int
         Seed of the NumPy generator that draws the subsample.
+    detach : bool
+        Treat the bandwidth as a constant under automatic differentiation
+        (torch, JAX): gradients flow through the kernel values only. With
+        False they also flow through the median distance (whose derivative is
+        undefined when the middle pair coincides).
     """
 
     scales: tuple[float, ...] = (1.0,)
     max_samples: int = 1000
     seed: int = 0
+    detach: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scales", _check_scales(self.scales))
@@ -269,6 +275,7 @@ class Median(BandwidthRule):
         return len(self.scales)
 
     def resolve(self, xp: Any, z: Array, metric: str) -> list[Sigmas]:
+        z = stop_gradient(z) if self.detach else z
         points = _subsample(xp, z, self.max_samples, self.seed)
         median = _median_distinct_pairs(xp, points, metric)
         return [Sigmas(_positive_or_fallback(xp, median, z), self.scales)]
@@ -296,24 +303,28 @@ class MeanSquaredDistance(BandwidthRule):
     bandwidth of the seeds' ``MMDLoss``: five Gaussians
     ``exp(−‖x−y‖² / (b · 2^(i−2)))`` with ``b`` the mean off-diagonal squared
     distance of the pooled sample. Defined on squared Euclidean distances for
-    every radial kernel.
+    every radial kernel. ``detach`` as for :class:`Median` (default True).
     """
 
     scales: tuple[float, ...] = (1.0,)
+    detach: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scales", _check_scales(self.scales))
 
     @classmethod
-    def seed(cls, kernel_mul: float = 2.0, kernel_num: int = 5) -> MeanSquaredDistance:
+    def seed(
+        cls, kernel_mul: float = 2.0, kernel_num: int = 5, *, detach: bool = True
+    ) -> MeanSquaredDistance:
         """The seeds' ladder of ``kernel_num`` bandwidths, ratio ``kernel_mul`` in σ²."""
-        return cls(seed_scales(kernel_mul, kernel_num))
+        return cls(seed_scales(kernel_mul, kernel_num), detach=detach)
 
     @property
     def count(self) -> int:
         return len(self.scales)
 
     def resolve(self, xp: Any, z: Array, metric: str) -> list[Sigmas]:
+        z = stop_gradient(z) if self.detach else z
         base = xp.sqrt(_mean_sq_distance(xp, z) / 2.0)
         return [Sigmas(_positive_or_fallback(xp, base, z), self.scales)]
 
