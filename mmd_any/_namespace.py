@@ -176,11 +176,12 @@ def _finite_flag(xp: Any, arrays: tuple[Array, ...], names: tuple[str, ...]) -> 
 
 def _check_same_device(x: Array, y: Array) -> Any:
     dev_x, dev_y = device(x), device(y)
-    if dev_x != dev_y:
+    # traced JAX values have no device (None): nothing to compare
+    if dev_x is not None and dev_y is not None and dev_x != dev_y:
         raise ValueError(
             f"`x` is on device {dev_x!r} but `y` is on device {dev_y!r}; move both to one device"
         )
-    return dev_x
+    return dev_x if dev_x is not None else dev_y
 
 
 def prepare_samples(

@@ -98,18 +98,22 @@ class Kernel:
         tiles; for many rows (permutations) the terms are summed first so that
         there is a single large matmul.
         """
-        if self.n_terms(params) > 1 and left.shape[0] <= FEW_ROWS:
-            total = None
-            for term in self.terms(xp, values, params):
-                product = xp.matmul(left, term)
-                total = product if total is None else total + product
-            return total
-        return xp.matmul(left, _flush_subnormal(xp, self.profile(xp, values, params)))
+        if left.shape[0] > FEW_ROWS:
+            return xp.matmul(left, _flush_subnormal(xp, self.profile(xp, values, params)))
+        if self.n_terms(params) == 1:
+            return xp.matmul(left, self.profile(xp, values, params))
+        total = None
+        for term in self.terms(xp, values, params):
+            product = xp.matmul(left, term)
+            total = product if total is None else total + product
+        return total
 
     def left_times_terms(self, xp: Any, left: Array, values: Array, params: Any) -> list[Array]:
         """``[left @ term for term in terms(values)]``: one product per bandwidth."""
+        flush = left.shape[0] > FEW_ROWS
         return [
-            xp.matmul(left, _flush_subnormal(xp, term)) for term in self.terms(xp, values, params)
+            xp.matmul(left, _flush_subnormal(xp, term) if flush else term)
+            for term in self.terms(xp, values, params)
         ]
 
     def __call__(self, x: Array, y: Array | None = None) -> Array:
@@ -118,7 +122,7 @@ class Kernel:
 
 
 def _flush_subnormal(xp: Any, tile: Array) -> Array:
-    """Set kernel values below the smallest normal number to 0.
+    """Set kernel values below the smallest normal number (in magnitude) to 0.
 
     Narrow bandwidths give exp values in the subnormal range, and every
     arithmetic operation on a subnormal costs a microcode assist on x86: a
@@ -126,7 +130,7 @@ def _flush_subnormal(xp: Any, tile: Array) -> Array:
     and ran 8x slower. The change is below 1.2e-38 (float32) per entry.
     """
     tiny = xp.finfo(tile.dtype).smallest_normal
-    return xp.where(tile < tiny, xp.zeros_like(tile), tile)
+    return xp.where(xp.abs(tile) < tiny, xp.zeros_like(tile), tile)
 
 
 def _ladder_chains(ratios: Sequence[float]) -> list[tuple[float, list[int]]]:

@@ -148,8 +148,7 @@ def _check_options(n_permutations: int, alpha: float, estimator: str) -> None:
         raise ValueError(f"`alpha` must lie in the open interval (0, 1), got {alpha!r}")
     if estimator not in ("biased", "unbiased"):
         raise ValueError(
-            f"`estimator` of the permutation test must be 'biased' or 'unbiased', got "
-            f"{estimator!r}"
+            f"`estimator` of the permutation test must be 'biased' or 'unbiased', got {estimator!r}"
         )
 
 
@@ -254,9 +253,7 @@ class _Progress:
         try:
             from tqdm.auto import tqdm
         except ImportError as exc:
-            raise ImportError(
-                "progress=True needs tqdm: pip install 'mmd-any[progress]'"
-            ) from exc
+            raise ImportError("progress=True needs tqdm: pip install 'mmd-any[progress]'") from exc
         self.bar = tqdm(total=total, unit="entry", unit_scale=True, file=sys.stderr)
 
     def update(self, done: int) -> None:
