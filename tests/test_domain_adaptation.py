@@ -17,7 +17,7 @@ pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 
-import domain_adaptation  # noqa: E402
+import domain_adaptation
 
 
 def test_mmd_training_beats_source_only_on_the_target_domain() -> None:
