@@ -13,17 +13,10 @@ import mmd_any
 from mmd_any import kernels
 
 from . import reference
+from .test_seeds import PUBLISHED
 
 torch = pytest.importorskip("torch")
 from mmd_any.torch import MMDLoss, seed_kernel  # noqa: E402
-
-PUBLISHED = [
-    ([[1, 2, 3]], [[1, 1, 2]], 6.1863),
-    ([[2, 3, 66]], [[1, 5, 6]], 6.1863),
-    ([[1, 2, 3], [2, 3, 66]], [[1, 1, 2], [1, 5, 6]], 1.8873),
-    ([[1, 2, 3], [2, 3, 66]], [[1, 2, 2], [1, 5, 60]], 0.0621),
-    ([[1, 2, 3]], [[1, 2, 2], [2, 3, 6]], 2.0059),
-]
 
 
 def _seed_reference(source, target, kernel_mul=2.0, kernel_num=5, fix_sigma=None) -> float:
