@@ -28,44 +28,12 @@ import time
 from typing import Any
 
 import torch
-from torch import nn
+from seed_baseline import SeedMMDLoss
 
 from mmd_any.torch import MMDLoss
 
 BATCHES = (64, 256, 1024, 4096)
 DIM = 256
-
-
-class SeedMMDLoss(nn.Module):
-    """The widely copied module of the seed posts, as the baseline (fix_sigma ignored)."""
-
-    def __init__(self, kernel_type: str = "rbf", kernel_mul: float = 2.0, kernel_num: int = 5):
-        super().__init__()
-        self.kernel_num, self.kernel_mul, self.kernel_type = kernel_num, kernel_mul, kernel_type
-
-    def guassian_kernel(self, source, target, kernel_mul, kernel_num):
-        n_samples = int(source.size()[0]) + int(target.size()[0])
-        total = torch.cat([source, target], dim=0)
-        total0 = total.unsqueeze(0).expand(
-            int(total.size(0)), int(total.size(0)), int(total.size(1))
-        )
-        total1 = total.unsqueeze(1).expand(
-            int(total.size(0)), int(total.size(0)), int(total.size(1))
-        )
-        l2_distance = ((total0 - total1) ** 2).sum(2)
-        bandwidth = torch.sum(l2_distance.data) / (n_samples**2 - n_samples)
-        bandwidth /= kernel_mul ** (kernel_num // 2)
-        bandwidth_list = [bandwidth * (kernel_mul**i) for i in range(kernel_num)]
-        return sum(torch.exp(-l2_distance / b) for b in bandwidth_list)
-
-    def forward(self, source, target):
-        batch_size = int(source.size()[0])
-        kernels = self.guassian_kernel(source, target, self.kernel_mul, self.kernel_num)
-        xx = torch.mean(kernels[:batch_size, :batch_size])
-        yy = torch.mean(kernels[batch_size:, batch_size:])
-        xy = torch.mean(kernels[:batch_size, batch_size:])
-        yx = torch.mean(kernels[batch_size:, :batch_size])
-        return torch.mean(xx + yy - xy - yx)
 
 
 def _sync(device: str) -> None:
