@@ -12,6 +12,7 @@ matrix and ``T_a = Σ_{i∈a} k(a_i, a_i)`` its diagonal sums:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from array_api_compat import array_namespace, device
@@ -20,7 +21,7 @@ from . import _gram
 from ._namespace import Samples, accumulator_dtype, as_0d, finalize, prepare_samples
 from .kernels import Kernel, as_kernel
 
-__all__ = ["ESTIMATORS", "mmd", "mmd2"]
+__all__ = ["ESTIMATORS", "mmd", "mmd2", "unbiased_coefficients"]
 
 Array = Any
 
@@ -34,24 +35,37 @@ def _check_estimator(estimator: str) -> int:
     return ESTIMATORS[estimator]
 
 
-def _quadratic(gram: _gram.PooledGram, n: int, m: int, unbiased: bool, block: int) -> Array:
-    """Biased MMD² as one quadratic form; the unbiased one corrects it.
+def unbiased_coefficients(n: int, m: int) -> tuple[float, float, float]:
+    """``γ, A, B`` with which the U-statistic is one quadratic form plus constants.
 
-    With ``w = [1/n …, −1/m …]`` the biased estimate is ``wᵀ K w``. The
-    unbiased one is ``wᵀ K w + (S_xx/n − T_x)/(n(n−1)) + (S_yy/m − T_y)/(m(m−1))``.
+    The U-statistic is ``Σ_{i≠j} c_ij K_ij`` with ``c_ij = a = 1/(n(n−1))`` within
+    ``x``, ``b = 1/(m(m−1))`` within ``y`` and ``−1/(nm)`` across. Writing
+    ``c_ij = γ + u_i u_j`` with ``u = √A`` on ``x`` and ``−√B`` on ``y`` needs
+    ``γ + A = a``, ``γ + B = b`` and ``γ − √(AB) = −1/(nm)``, solved by
+    ``γ = (ab − 1/(nm)²) / (a + b + 2/(nm))``. Then
+    ``U = uᵀKu − Σ_i u_i² K_ii + γ (1ᵀK1 − tr K)``.
+    """
+    a, b, cross = 1.0 / (n * (n - 1)), 1.0 / (m * (m - 1)), 1.0 / (n * m)
+    gamma = (a * b - cross**2) / (a + b + 2 * cross)
+    return gamma, a - gamma, b - gamma
+
+
+def _quadratic(gram: _gram.PooledGram, n: int, m: int, unbiased: bool, block: int) -> Array:
+    """Biased MMD² as one quadratic form ``wᵀKw``, ``w = [1/n …, −1/m …]``;
+    the unbiased one as ``uᵀKu`` plus constants (:func:`unbiased_coefficients`).
     """
     xp = gram.xp
     indicator_t = gram.group_indicator_t()
-    signed = indicator_t[0:1, :] / n - indicator_t[1:2, :] / m
     if not unbiased:
+        signed = indicator_t[0:1, :] / n - indicator_t[1:2, :] / m
         return gram.quadratic_forms(signed, block)[0]
-    forms = gram.quadratic_forms(xp.concat([signed, indicator_t], axis=0), block)
+    gamma, big_a, big_b = unbiased_coefficients(n, m)
+    rank_one = indicator_t[0:1, :] * math.sqrt(big_a) - indicator_t[1:2, :] * math.sqrt(big_b)
+    ones = indicator_t[0:1, :] + indicator_t[1:2, :]
+    forms = gram.quadratic_forms(xp.concat([rank_one, ones], axis=0), block)
     traces = xp.astype(xp.sum(gram.diag()[None, :] * indicator_t, axis=1), forms.dtype)
-    return (
-        forms[0]
-        + (forms[1] / n - traces[0]) / (n * (n - 1))
-        + (forms[2] / m - traces[1]) / (m * (m - 1))
-    )
+    diagonal = big_a * traces[0] + big_b * traces[1]
+    return forms[0] - diagonal + gamma * (forms[1] - traces[0] - traces[1])
 
 
 def _linear(gram: _gram.PooledGram, n: int) -> Array:

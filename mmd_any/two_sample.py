@@ -61,6 +61,7 @@ from array_api_compat import device
 from . import _gram
 from ._namespace import as_0d, prepare_samples
 from .bandwidths import Median
+from .estimators import unbiased_coefficients
 from .kernels import Kernel, _Radial, as_kernel
 
 __all__ = ["AGGREGATE_EXPONENTS", "MMDTestResult", "mmd_test", "permutation_labels"]
@@ -181,18 +182,11 @@ def _term_names(kernel: Kernel) -> list[str]:
     return [f"{type(kernel).__name__}({base} × {s:g})" for s in scales]
 
 
-def _unbiased_coefficients(n: int, m: int) -> tuple[float, float, float]:
-    """``γ, A, B`` of the rank-one-plus-constant form of the U-statistic."""
-    a, b, cross = 1.0 / (n * (n - 1)), 1.0 / (m * (m - 1)), 1.0 / (n * m)
-    gamma = (a * b - cross**2) / (a + b + 2 * cross)
-    return gamma, a - gamma, b - gamma
-
-
 def _label_weights(labels: np.ndarray, n: int, m: int, estimator: str) -> np.ndarray:
     """Weight rows for 0/1 label rows (``1`` marks the points counted as ``x``)."""
     if estimator == "biased":
         return labels * (1.0 / n + 1.0 / m) - 1.0 / m
-    _, big_a, big_b = _unbiased_coefficients(n, m)
+    _, big_a, big_b = unbiased_coefficients(n, m)
     return labels * (math.sqrt(big_a) + math.sqrt(big_b)) - math.sqrt(big_b)
 
 
@@ -292,7 +286,7 @@ def _statistics(
             weights_t = weights_t[:-1, :]
         if estimator == "unbiased":
             diag = xp.astype(gram.diag_terms(), forms.dtype)
-            gamma, big_a, big_b = _unbiased_coefficients(n, m)
+            gamma, big_a, big_b = unbiased_coefficients(n, m)
             trace = xp.sum(diag, axis=1)[:, None]
             if constant is None:
                 constant = gamma * (total - trace)
