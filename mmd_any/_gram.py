@@ -93,11 +93,6 @@ class PooledGram:
         terms = self.kernel.terms(self.xp, self._diag_metric(), self.params)
         return self.xp.stack(list(terms))
 
-    @property
-    def n_terms(self) -> int:
-        """Number of kernel terms (bandwidths) L."""
-        return self.kernel.n_terms(self.params)
-
     def paired(self, a: Array, b: Array) -> Array:
         """``k(a_i, b_i)`` for matching rows of two point sets from :attr:`points`."""
         values = _distances.paired(self.xp, self.kernel.metric, a, b)
