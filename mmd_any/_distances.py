@@ -8,6 +8,10 @@ Three metrics serve the kernels:
   in that sum stays at the rounding level of the spread, not of the offset.
 * ``"cityblock"``: ``‖a − b‖₁``, accumulated over chunks of features so that
   the temporary is ``rows × cols × chunk`` and never ``rows × cols × d``.
+* ``"euclidean"``: ``‖a − b‖`` from differences, chunked the same way. The
+  one-matmul form would be cheaper, but its rounding residue ``eps·‖z‖²`` in
+  ``‖a − b‖²`` becomes ``sqrt(eps)·‖z‖`` after the square root: far above
+  rounding level for close points.
 * ``"dot"``: ``a · b``.
 """
 
@@ -16,7 +20,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 Array = Any
-Metric = Literal["sqeuclidean", "cityblock", "dot"]
+Metric = Literal["sqeuclidean", "cityblock", "euclidean", "dot"]
 
 #: Largest number of elements of the ``rows × cols × chunk`` temporary that the
 #: L1 distance builds per feature chunk (4 MiB in float32).
@@ -51,17 +55,34 @@ def sqeuclidean_tile(xp: Any, left: Array, right: Array) -> Array:
     return xp.maximum(xp.matmul(left, xp.matrix_transpose(right)), 0.0)
 
 
-def cityblock_tile(xp: Any, a: Array, b: Array) -> Array:
-    """``‖a_i − b_j‖₁`` with a bounded temporary."""
+def _chunked_difference_sum(xp: Any, a: Array, b: Array, elementwise: Any) -> Array:
+    """``Σ_k f(a_ik − b_jk)`` over feature chunks, with a bounded temporary."""
     rows, cols, dim = a.shape[0], b.shape[0], a.shape[1]
     chunk = max(1, min(dim, L1_CHUNK_ELEMENTS // max(1, rows * cols)))
     total = None
     for start in range(0, dim, chunk):
         stop = min(dim, start + chunk)
         diff = a[:, None, start:stop] - b[None, :, start:stop]
-        part = xp.sum(xp.abs(diff), axis=2)
+        part = xp.sum(elementwise(diff), axis=2)
         total = part if total is None else total + part
     return total
+
+
+def cityblock_tile(xp: Any, a: Array, b: Array) -> Array:
+    """``‖a_i − b_j‖₁`` with a bounded temporary."""
+    return _chunked_difference_sum(xp, a, b, xp.abs)
+
+
+def safe_sqrt(xp: Any, values: Array) -> Array:
+    """``sqrt`` of non-negative values with gradient 0 (not NaN) at 0."""
+    positive = values > 0
+    safe = xp.where(positive, values, xp.ones_like(values))
+    return xp.where(positive, xp.sqrt(safe), xp.zeros_like(values))
+
+
+def euclidean_tile(xp: Any, a: Array, b: Array) -> Array:
+    """``‖a_i − b_j‖`` from coordinate differences, with a bounded temporary."""
+    return safe_sqrt(xp, _chunked_difference_sum(xp, a, b, lambda diff: diff * diff))
 
 
 def dot_tile(xp: Any, a: Array, b: Array) -> Array:
@@ -76,4 +97,5 @@ def paired(xp: Any, metric: Metric, a: Array, b: Array) -> Array:
     diff = a - b
     if metric == "cityblock":
         return xp.sum(xp.abs(diff), axis=1)
-    return xp.sum(diff * diff, axis=1)
+    squares = xp.sum(diff * diff, axis=1)
+    return safe_sqrt(xp, squares) if metric == "euclidean" else squares

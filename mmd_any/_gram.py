@@ -1,7 +1,8 @@
 """The Gram engine: tiles, diagonals and group sums of the pooled kernel matrix.
 
 The pooled sample ``z = [x; y]`` (``N = n + m`` rows) is prepared once: centred
-for the distance-based kernels, augmented for the one-matmul squared distances,
+and augmented for the one-matmul squared distances (the L1 and Euclidean
+distances come from coordinate differences, which centring would only round),
 with its data-driven kernel parameters resolved. Everything the estimators
 need is then a reduction over tiles of ``K(z, z)``; no tile is larger than
 ``block × block`` and, since ``K`` is symmetric, only the tiles on and above
@@ -53,10 +54,10 @@ class PooledGram:
         self.kernel = kernel
         self.sizes = [int(s.shape[0]) for s in samples]
         z = samples[0] if len(samples) == 1 else xp.concat(samples, axis=0)
-        if kernel.translation_invariant:
+        if kernel.metric == "sqeuclidean":
             z = _distances.center(xp, z)
         self.points = z
-        self.params = kernel.parameters(xp, z)
+        self.params = kernel.parameters(xp, z, self.sizes)
         if kernel.metric == "sqeuclidean":
             self._left, self._right = _distances.augment_for_sqeuclidean(xp, z)
 
@@ -72,6 +73,8 @@ class PooledGram:
             return _distances.sqeuclidean_tile(xp, self._left[rows, :], self._right[cols, :])
         if metric == "cityblock":
             return _distances.cityblock_tile(xp, self.points[rows, :], self.points[cols, :])
+        if metric == "euclidean":
+            return _distances.euclidean_tile(xp, self.points[rows, :], self.points[cols, :])
         return _distances.dot_tile(xp, self.points[rows, :], self.points[cols, :])
 
     def tile(self, rows: slice, cols: slice) -> Array:

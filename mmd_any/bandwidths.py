@@ -11,17 +11,24 @@ Rules
 -----
 ``Fixed(values)``
     Given bandwidths: a positive float, a sequence of them, or an array.
-``Median(scales=(1.0,), max_samples=1000, seed=0)``
+``Median(scales=(1.0,), max_samples=1000, seed=0, lower=False, sample="pooled")``
     ``base`` = median distance over the distinct pairs of the pooled sample, in
     the kernel's own metric (Euclidean for the Gaussian and inverse
     multiquadric, L1 for the Laplacian). Exact while the pooled sample has at
     most ``max_samples`` points; above that, exact on a seeded subsample of
-    ``max_samples`` points drawn without replacement.
-``MeanSquaredDistance(scales=(1.0,))``
+    ``max_samples`` points drawn without replacement. ``lower=True`` takes the
+    lower of the two middle pairs instead of their mean (alibi-detect).
+``MeanSquaredDistance(scales=(1.0,), include_diagonal=False, sample="pooled")``
     ``2·base² = mean squared Euclidean distance over the distinct pairs``,
     so the Gaussian is ``exp(−‖x−y‖² / mean_sq_dist)``. Computed exactly in
     O(N·d) from the centred norms, without any pairwise matrix.
+    ``include_diagonal=True`` averages over all ``N²`` ordered pairs, the zero
+    diagonal included (Transfer-Learning-Library).
     :meth:`MeanSquaredDistance.seed` gives the seeds' five-kernel ladder.
+
+``sample="x"`` computes a data-driven rule on the first sample only (the
+reference set of a drift detector, as alibi-detect does) instead of on the
+pooled sample.
 
 A data-driven ``base`` that comes out as 0 (more than half of the pairs are
 duplicates, or all points coincide) is replaced by the root mean squared
@@ -75,11 +82,28 @@ class BandwidthRule:
     """Base class of the bandwidth rules (see the module docstring)."""
 
     def resolve(self, xp: Any, z: Array, metric: str) -> list[Sigmas]:
-        """Bandwidths for the centred pooled sample ``z`` (internal).
+        """Bandwidths for the pooled sample ``z`` (internal; centred for squared distances).
 
         ``metric`` is the kernel's: ``"sqeuclidean"`` or ``"cityblock"``.
         """
         raise NotImplementedError
+
+    def data(self, z: Array, sizes: Sequence[int] | None) -> Array:
+        """The rows of the pooled sample ``z`` this rule is computed from.
+
+        Raises
+        ------
+        ValueError
+            If the rule is computed on ``x`` only and ``x`` has fewer than 2 rows.
+        """
+        if getattr(self, "sample", "pooled") != "x" or sizes is None:
+            return z
+        if sizes[0] < 2:
+            raise ValueError(
+                f"bandwidth rule {self!r} is computed on `x` alone, which needs at least "
+                f"2 rows, got {sizes[0]}"
+            )
+        return z[: sizes[0], :]
 
     @property
     def count(self) -> int:
@@ -156,10 +180,13 @@ def _namespace_all_positive(values: Array) -> Array:
     return xp.all(xp.logical_and(values > 0, xp.isfinite(values)))
 
 
-def _mean_sq_distance(xp: Any, z: Array) -> Array:
-    """Mean of ``‖z_i − z_j‖²`` over ``i ≠ j`` for centred ``z``, in O(N·d)."""
+def _mean_sq_distance(xp: Any, z: Array, include_diagonal: bool = False) -> Array:
+    """Mean of ``‖z_i − z_j‖²`` over ``i ≠ j`` (over all i, j with
+    ``include_diagonal``), in O(N·d): ``2 N/(N−1) · mean ‖z_i − z̄‖²``."""
     n_points = z.shape[0]
-    return 2.0 * xp.sum(z * z) / (n_points - 1)
+    centred = _distances.center(xp, z)
+    total = 2.0 * xp.sum(centred * centred)
+    return total / n_points if include_diagonal else total / (n_points - 1)
 
 
 def _positive_or_fallback(xp: Any, base: Array, z: Array) -> Array:
@@ -170,19 +197,19 @@ def _positive_or_fallback(xp: Any, base: Array, z: Array) -> Array:
     return xp.where(base > 0, base, fallback)
 
 
-def _subsample(xp: Any, z: Array, max_samples: int, seed: int) -> Array:
+def _subsample(xp: Any, z: Array, max_samples: int | None, seed: int) -> Array:
     n_points = z.shape[0]
-    if n_points <= max_samples:
+    if max_samples is None or n_points <= max_samples:
         return z
     rows = np.sort(np.random.default_rng(seed).choice(n_points, max_samples, replace=False))
     return xp.take(z, xp.asarray(rows, device=device(z)), axis=0)
 
 
 def _metric_matrix(xp: Any, points: Array, metric: str) -> Array:
-    """``(M, M)`` squared Euclidean or L1 distances, fast (one matmul)."""
+    """``(M, M)`` L1 or squared Euclidean distances (for ranking), fast."""
     if metric == "cityblock":
         return _distances.cityblock_tile(xp, points, points)
-    left, right = _distances.augment_for_sqeuclidean(xp, points)
+    left, right = _distances.augment_for_sqeuclidean(xp, _distances.center(xp, points))
     return _distances.sqeuclidean_tile(xp, left, right)
 
 
@@ -211,11 +238,14 @@ def _exact_distance(xp: Any, points: Array, row: Array, col: Array, metric: str)
     """Distance between ``points[row]`` and ``points[col]`` from differences."""
     pair = xp.take(points, xp.stack([row, col]), axis=0)
     value = _distances.paired(xp, metric, pair[0:1, :], pair[1:2, :])[0]
-    return value if metric == "cityblock" else xp.sqrt(value)
+    return xp.sqrt(value) if metric == "sqeuclidean" else value
 
 
-def _median_distinct_pairs(xp: Any, points: Array, metric: str) -> Array:
+def _median_distinct_pairs(xp: Any, points: Array, metric: str, lower_only: bool = False) -> Array:
     """Median distance over the distinct pairs ``i < j`` of ``points``.
+
+    With an even number of pairs the median is the mean of the two middle
+    distances, or the lower of them with ``lower_only``.
 
     The pairs are ranked on the one-matmul matrix with one ``argsort`` of the
     ``M(M−1)/2`` distinct entries (portable, no data-dependent shapes, so no
@@ -234,10 +264,10 @@ def _median_distinct_pairs(xp: Any, points: Array, metric: str) -> Array:
     order = xp.argsort(values, stable=False)
     n_pairs = rows.shape[0]
     upper, lower = order[n_pairs // 2], order[(n_pairs - 1) // 2]
-    upper_mid = _exact_distance(xp, points, rows[upper], cols[upper], metric)
-    if n_pairs % 2:
-        return upper_mid
-    return (_exact_distance(xp, points, rows[lower], cols[lower], metric) + upper_mid) / 2
+    lower_mid = _exact_distance(xp, points, rows[lower], cols[lower], metric)
+    if n_pairs % 2 or lower_only:
+        return lower_mid
+    return (lower_mid + _exact_distance(xp, points, rows[upper], cols[upper], metric)) / 2
 
 
 @dataclass(frozen=True)
@@ -248,9 +278,10 @@ class Median(BandwidthRule):
     ----------
     scales : sequence of float
         Multipliers of the median distance, one kernel each (summed).
-    max_samples : int
+    max_samples : int or None
         Largest pooled size computed exactly; above it the median is taken
         over the distinct pairs of a seeded subsample of this many points.
+        None: always exact (memory grows like the square of the sample size).
     seed : int
         Seed of the NumPy generator that draws the subsample.
     detach : bool
@@ -258,17 +289,26 @@ class Median(BandwidthRule):
         (torch, JAX): gradients flow through the kernel values only. With
         False they also flow through the median distance (whose derivative is
         undefined when the middle pair coincides).
+    lower : bool
+        With an even number of pairs, take the lower middle distance instead
+        of the mean of the two middle ones (alibi-detect's convention).
+    sample : {"pooled", "x"}
+        Compute the median over the pooled sample or over the first sample
+        only (a drift detector's reference set).
     """
 
     scales: tuple[float, ...] = (1.0,)
-    max_samples: int = 1000
+    max_samples: int | None = 1000
     seed: int = 0
     detach: bool = True
+    lower: bool = False
+    sample: str = "pooled"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scales", _check_scales(self.scales))
-        if int(self.max_samples) < 2:
-            raise ValueError(f"`max_samples` must be at least 2, got {self.max_samples}")
+        if self.max_samples is not None and int(self.max_samples) < 2:
+            raise ValueError(f"`max_samples` must be at least 2 or None, got {self.max_samples}")
+        _check_sample(self.sample)
 
     @property
     def count(self) -> int:
@@ -277,8 +317,13 @@ class Median(BandwidthRule):
     def resolve(self, xp: Any, z: Array, metric: str) -> list[Sigmas]:
         z = stop_gradient(z) if self.detach else z
         points = _subsample(xp, z, self.max_samples, self.seed)
-        median = _median_distinct_pairs(xp, points, metric)
+        median = _median_distinct_pairs(xp, points, metric, lower_only=self.lower)
         return [Sigmas(_positive_or_fallback(xp, median, z), self.scales)]
+
+
+def _check_sample(sample: str) -> None:
+    if sample not in ("pooled", "x"):
+        raise ValueError(f"`sample` must be 'pooled' or 'x', got {sample!r}")
 
 
 def seed_scales(kernel_mul: float = 2.0, kernel_num: int = 5) -> tuple[float, ...]:
@@ -303,14 +348,19 @@ class MeanSquaredDistance(BandwidthRule):
     bandwidth of the seeds' ``MMDLoss``: five Gaussians
     ``exp(−‖x−y‖² / (b · 2^(i−2)))`` with ``b`` the mean off-diagonal squared
     distance of the pooled sample. Defined on squared Euclidean distances for
-    every radial kernel. ``detach`` as for :class:`Median` (default True).
+    every radial kernel. ``detach`` and ``sample`` as for :class:`Median`;
+    ``include_diagonal`` averages over all ``N²`` ordered pairs, the zero
+    diagonal included.
     """
 
     scales: tuple[float, ...] = (1.0,)
     detach: bool = True
+    include_diagonal: bool = False
+    sample: str = "pooled"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scales", _check_scales(self.scales))
+        _check_sample(self.sample)
 
     @classmethod
     def seed(
@@ -325,7 +375,7 @@ class MeanSquaredDistance(BandwidthRule):
 
     def resolve(self, xp: Any, z: Array, metric: str) -> list[Sigmas]:
         z = stop_gradient(z) if self.detach else z
-        base = xp.sqrt(_mean_sq_distance(xp, z) / 2.0)
+        base = xp.sqrt(_mean_sq_distance(xp, z, self.include_diagonal) / 2.0)
         return [Sigmas(_positive_or_fallback(xp, base, z), self.scales)]
 
 

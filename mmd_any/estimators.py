@@ -13,15 +13,17 @@ matrix and ``T_a = Σ_{i∈a} k(a_i, a_i)`` its diagonal sums:
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 from array_api_compat import array_namespace, device
 
 from . import _gram
 from ._namespace import Samples, accumulator_dtype, as_0d, finalize, prepare_samples
-from .kernels import Kernel, as_kernel
+from .kernels import Kernel, Polynomial, as_kernel
+from .presets import Preset, as_preset
 
-__all__ = ["ESTIMATORS", "mmd", "mmd2", "unbiased_coefficients"]
+__all__ = ["ESTIMATORS", "KID", "kid", "mmd", "mmd2", "unbiased_coefficients"]
 
 Array = Any
 
@@ -89,12 +91,27 @@ def _validate(x: Array, y: Array, estimator: str, check_finite: bool) -> Samples
     return samples
 
 
+def _resolve_preset(
+    kernel: str | Kernel | None, estimator: str | None, preset: str | Preset | None
+) -> tuple[Kernel, str, Preset | None]:
+    if preset is None:
+        return as_kernel("gaussian" if kernel is None else kernel), estimator or "biased", None
+    preset = as_preset(preset)
+    if kernel is not None or estimator is not None:
+        raise ValueError(
+            f"`preset` {preset.name!r} fixes the kernel and the estimator; pass either "
+            "`preset` or `kernel`/`estimator`"
+        )
+    return preset.kernel, preset.estimator, preset
+
+
 def mmd2(
     x: Array,
     y: Array,
     *,
-    kernel: str | Kernel = "gaussian",
-    estimator: str = "biased",
+    kernel: str | Kernel | None = None,
+    estimator: str | None = None,
+    preset: str | Preset | None = None,
     block_size: int | None = None,
     check_finite: bool = True,
 ) -> Array:
@@ -109,11 +126,19 @@ def mmd2(
         Second sample, same library, device and number of features.
     kernel : str or Kernel
         A :mod:`mmd_any.kernels` instance or its lower-case name
-        (``"gaussian"``, ``"laplacian"``, ``"linear"``, ``"polynomial"``,
-        ``"inverse_multiquadric"``). Default: Gaussian, median bandwidth.
+        (``"gaussian"``, ``"laplacian"``, ``"exponential"``, ``"energy"``,
+        ``"linear"``, ``"polynomial"``, ``"inverse_multiquadric"``).
+        Default: Gaussian, median bandwidth.
     estimator : {"biased", "unbiased", "linear"}
-        V-statistic (≥ 0, the seeds'), U-statistic (unbiased, can be < 0), or
-        the linear-time estimator on paired samples (n = m).
+        V-statistic (≥ 0, the seeds'; the default), U-statistic (unbiased,
+        can be < 0), or the linear-time estimator on paired samples (n = m).
+    preset : str or Preset, optional
+        Another library's convention by name (``"seed"``, ``"tllib"``,
+        ``"kid"``, ``"alibi"``, ``"alibi-keops"``, ``"geomloss-gaussian"``,
+        ``"geomloss-laplacian"``, ``"geomloss-energy"``, ``"mmdagg-gaussian"``,
+        ``"mmdagg-laplace"``) or a :class:`mmd_any.presets.Preset`: kernel,
+        bandwidth, estimator and scaling reproduce that library's number.
+        Excludes ``kernel`` and ``estimator``.
     block_size : int, optional
         Rows per tile of the kernel matrix (default 256); off-diagonal tiles
         have ``2 * block_size`` columns. Extra memory is O(block_size²) plus
@@ -134,7 +159,8 @@ def mmd2(
     ------
     ValueError
         Mismatched features, rank > 2, empty or too small samples, NaN/inf,
-        different devices, unknown names, non-positive bandwidths.
+        different devices, unknown names, non-positive bandwidths, a preset
+        combined with ``kernel``/``estimator``, n ≠ m for an equal-size preset.
     TypeError
         Arrays from different libraries, unsupported dtypes or kernels.
 
@@ -147,16 +173,24 @@ def mmd2(
     >>> value = mmd_any.mmd2(x, y)
     >>> value.shape, bool(value > 0.1)
     ((), True)
+    >>> kid = mmd_any.mmd2(x, y, preset="kid")  # torchmetrics' KID on one subset
     """
-    kernel = as_kernel(kernel)
+    kernel, estimator, chosen = _resolve_preset(kernel, estimator, preset)
     block = _gram.check_block_size(block_size)
     samples = _validate(x, y, estimator, check_finite)
     n, m = samples.x.shape[0], samples.y.shape[0]
+    if chosen is not None and chosen.equal_sizes and n != m:
+        raise ValueError(
+            f"preset {chosen.name!r} is defined for samples of equal size only, "
+            f"got {n} and {m} rows"
+        )
     gram = _gram.PooledGram(samples.xp, kernel, [samples.x, samples.y])
     if estimator == "linear":
         value = _linear(gram, n)
     else:
         value = _quadratic(gram, n, m, estimator == "unbiased", block)
+    if chosen is not None:
+        value = value * chosen.scale + chosen.offset(n, m)
     return finalize(samples, value)
 
 
@@ -183,3 +217,100 @@ def mmd(
     squared = mmd2(x, y, kernel=kernel, block_size=block_size, check_finite=check_finite)
     xp = array_namespace(squared)
     return as_0d(xp, xp.sqrt(xp.maximum(squared, xp.zeros_like(squared))))
+
+
+class KID(NamedTuple):
+    """Kernel Inception Distance over random subsets: mean and (population) std."""
+
+    mean: Array
+    std: Array
+
+
+def _check_positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
+    return value
+
+
+def kid(
+    x: Array,
+    y: Array,
+    *,
+    subsets: int = 100,
+    subset_size: int = 1000,
+    seed: int | None = None,
+    degree: int = 3,
+    gamma: float | None = None,
+    coef0: float = 1.0,
+    block_size: int | None = None,
+    check_finite: bool = True,
+) -> KID:
+    """Kernel Inception Distance (Bińkowski et al., 2018) as torchmetrics computes it.
+
+    For each of ``subsets`` rounds, ``subset_size`` rows of ``x`` and then of
+    ``y`` are drawn without replacement and the unbiased MMD² with the kernel
+    ``(γ x·y + c)^p`` (the ``"kid"`` preset) is computed; the result is the mean
+    and the population standard deviation (``ddof=0``, as torchmetrics and
+    torch-fidelity report it) of those values. KID is an unbiased estimate and
+    can be slightly negative when the two distributions are close.
+
+    Parameters
+    ----------
+    x, y : array, shape (n, d) and (m, d)
+        Features (for example Inception pool features of real and generated
+        images), any array-API library.
+    subsets : int
+        Number of random subsets (torchmetrics' default 100).
+    subset_size : int
+        Rows per subset from each sample (default 1000); at most ``min(n, m)``.
+    seed : int, optional
+        Seed of ``numpy.random.default_rng`` that draws the subsets (the row
+        indices are drawn on the host and moved to the device once).
+    degree, gamma, coef0 : int, float or None, float
+        The polynomial kernel (defaults: 3, ``1/d``, 1).
+    block_size, check_finite
+        As for :func:`mmd2`.
+
+    Returns
+    -------
+    KID
+        ``(mean, std)``, 0-d arrays in the inputs' namespace and device.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mmd_any
+    >>> rng = np.random.default_rng(0)
+    >>> real, fake = rng.normal(size=(500, 8)), rng.normal(0.5, size=(400, 8))
+    >>> mean, std = mmd_any.kid(real, fake, subsets=10, subset_size=100, seed=0)
+    >>> bool(mean > 3 * std)
+    True
+    """
+    subsets = _check_positive_int(subsets, "subsets")
+    subset_size = _check_positive_int(subset_size, "subset_size")
+    kernel = Polynomial(degree=degree, gamma=gamma, coef0=coef0)
+    block = _gram.check_block_size(block_size)
+    samples = prepare_samples(x, y, check_finite=check_finite, min_size=2)
+    xp = samples.xp
+    n, m = samples.x.shape[0], samples.y.shape[0]
+    if subset_size < 2 or subset_size > min(n, m):
+        raise ValueError(
+            f"`subset_size` must be between 2 and the smaller sample size {min(n, m)}, "
+            f"got {subset_size}"
+        )
+    rng = np.random.default_rng(seed)
+    rows = np.empty((subsets, 2, subset_size), dtype=np.int64)
+    for k in range(subsets):
+        rows[k, 0] = rng.choice(n, subset_size, replace=False)
+        rows[k, 1] = rng.choice(m, subset_size, replace=False)
+    rows_on_device = xp.asarray(rows, device=device(samples.x))
+    values = []
+    for k in range(subsets):
+        x_sub = xp.take(samples.x, rows_on_device[k, 0, :], axis=0)
+        y_sub = xp.take(samples.y, rows_on_device[k, 1, :], axis=0)
+        gram = _gram.PooledGram(xp, kernel, [x_sub, y_sub])
+        values.append(_quadratic(gram, subset_size, subset_size, True, block))
+    stacked = xp.stack(values)
+    mean = xp.mean(stacked)
+    std = xp.sqrt(xp.mean((stacked - mean) ** 2))
+    return KID(finalize(samples, mean), finalize(samples, std))

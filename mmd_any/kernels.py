@@ -1,22 +1,25 @@
 """Kernels, and the Gram matrix of one or two samples.
 
-=======================  =============================================  ==========
+=======================  =============================================  ===========
 kernel                   k(x, y)                                        metric
-=======================  =============================================  ==========
-``Gaussian(σ)``          ``Σ_k exp(−‖x−y‖² / (2 σ_k²))``                Euclidean
-``Laplacian(σ)``         ``Σ_k exp(−‖x−y‖₁ / σ_k)``                     L1
-``InverseMultiquadric``  ``Σ_k (1 + ‖x−y‖² / σ_k²)^(−1/2)``             Euclidean
+=======================  =============================================  ===========
+``Gaussian(σ)``          ``Σ_k exp(−‖x−y‖² / (2 σ_k²))``                sqeuclidean
+``Laplacian(σ)``         ``Σ_k exp(−‖x−y‖₁ / σ_k)``                     cityblock
+``Exponential(σ)``       ``Σ_k exp(−‖x−y‖ / σ_k)``                      euclidean
+``InverseMultiquadric``  ``Σ_k (1 + ‖x−y‖² / σ_k²)^(−1/2)``             sqeuclidean
+``Energy()``             ``−‖x−y‖`` (MMD² = energy distance)            euclidean
 ``Linear()``             ``x · y``                                      dot
 ``Polynomial(p, γ, c)``  ``(γ x · y + c)^p``, ``γ = 1/d`` when None     dot
-=======================  =============================================  ==========
+=======================  =============================================  ===========
 
-The three radial kernels take a ``bandwidth``: a positive float, a sequence of
+The four radial kernels take a ``bandwidth``: a positive float, a sequence of
 them (the kernel is then the sum over the bandwidths), ``"median"`` (default),
-``"mean"``, or a rule from :mod:`mmd_any.bandwidths`. Their distances are
-computed after centring the pooled sample on its mean; the dot-product kernels
-are not translation invariant and see the data as given.
+``"mean"``, or a rule from :mod:`mmd_any.bandwidths`. Squared distances are
+computed after centring the pooled sample on its mean, L1 and Euclidean ones
+from coordinate differences; the dot-product kernels are not translation
+invariant and see the data as given. The energy kernel has no bandwidth.
 
-A ladder of Gaussian (or Laplacian) bandwidths whose exponents differ by powers
+A ladder of Gaussian (or Laplacian, exponential) bandwidths whose exponents differ by powers
 of two, such as the seeds' ratio-2 ladder, is evaluated with a single ``exp``
 and repeated squaring.
 """
@@ -33,6 +36,8 @@ from ._namespace import prepare_samples, prepare_single
 from .bandwidths import BandwidthRule, Sigmas, as_bandwidth
 
 __all__ = [
+    "Energy",
+    "Exponential",
     "Gaussian",
     "InverseMultiquadric",
     "Kernel",
@@ -57,7 +62,7 @@ MAX_LADDER_DOUBLINGS = 8
 class Kernel:
     """Base class of the kernels.
 
-    Subclasses define ``metric`` (``"sqeuclidean"``, ``"cityblock"`` or
+    Subclasses define ``metric`` (``"sqeuclidean"``, ``"cityblock"``, ``"euclidean"`` or
     ``"dot"``), ``name``, :meth:`parameters` (data-driven values, resolved
     once per call from the pooled sample) and :meth:`profile` (the kernel as
     an elementwise function of the metric).
@@ -71,8 +76,11 @@ class Kernel:
         """Whether ``k(x + c, y + c) = k(x, y)`` (the distance-based kernels)."""
         return self.metric != "dot"
 
-    def parameters(self, xp: Any, z: Array) -> Any:
-        """Resolve data-driven parameters from the pooled sample ``z``."""
+    def parameters(self, xp: Any, z: Array, sizes: Sequence[int] | None = None) -> Any:
+        """Resolve data-driven parameters from the pooled sample ``z``.
+
+        ``sizes`` are the sample sizes stacked in ``z`` (None: one sample).
+        """
         return None
 
     def terms(self, xp: Any, values: Array, params: Any) -> Iterator[Array]:
@@ -182,8 +190,8 @@ class _Radial(Kernel):
         """The bandwidth rule this kernel uses."""
         return self._rule
 
-    def parameters(self, xp: Any, z: Array) -> list[Sigmas]:
-        return self._rule.resolve(xp, z, self.metric)
+    def parameters(self, xp: Any, z: Array, sizes: Sequence[int] | None = None) -> list[Sigmas]:
+        return self._rule.resolve(xp, self._rule.data(z, sizes), self.metric)
 
     def n_terms(self, params: list[Sigmas]) -> int:
         return sum(len(group.scales) for group in params)
@@ -236,6 +244,48 @@ class Laplacian(_ExpRadial):
     _const: ClassVar[float] = 1.0
 
 
+def _check_floor(value: float) -> float:
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"`sq_distance_floor` must be a non-negative float, got {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Exponential(_Radial):
+    """Exponential kernel ``exp(−‖x−y‖ / σ)`` (Euclidean norm), summed over bandwidths.
+
+    The Matérn kernel of smoothness 1/2; GeomLoss calls it ``"laplacian"``
+    (:class:`Laplacian` here is the L1 one). Distances are computed from
+    coordinate differences (exact near 0), at about the cost of the Laplacian.
+
+    Parameters
+    ----------
+    bandwidth : float, sequence of float, array, str or BandwidthRule
+        σ, or a rule for it (default ``"median"``, the median Euclidean distance).
+    sq_distance_floor : float
+        Use ``max(‖x−y‖² / σ², floor)`` under the square root. 0 (default) is
+        exact; GeomLoss's tensorized backend uses 1e-8, so ``k(x, x) = exp(−1e-4)``.
+    """
+
+    sq_distance_floor: float = 0.0
+
+    name: ClassVar[str] = "exponential"
+    metric: ClassVar[str] = "euclidean"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "sq_distance_floor", _check_floor(self.sq_distance_floor))
+
+    def terms(self, xp: Any, values: Array, params: list[Sigmas]) -> Iterator[Array]:
+        if self.sq_distance_floor == 0:
+            yield from exp_terms(xp, values, params, power=1, const=1.0)
+            return
+        floor = math.sqrt(self.sq_distance_floor)
+        for group in params:
+            for scale in group.scales:
+                yield xp.exp(-xp.maximum(values * (1.0 / (group.base * scale)), floor))
+
+
 @dataclass(frozen=True)
 class InverseMultiquadric(_Radial):
     """Inverse multiquadric ``(1 + ‖x−y‖² / σ²)^(−1/2)``, summed over bandwidths."""
@@ -248,6 +298,36 @@ class InverseMultiquadric(_Radial):
             for scale in group.scales:
                 coeff = 1.0 / (group.base * scale) ** 2
                 yield 1.0 / xp.sqrt(1.0 + values * coeff)
+
+
+@dataclass(frozen=True)
+class Energy(Kernel):
+    """Distance kernel ``−‖x−y‖``: the biased MMD² is the energy distance.
+
+    Only conditionally positive definite, which is enough: the MMD² weights
+    sum to zero, so the biased MMD² equals the energy distance
+    ``2 E‖X−Y‖ − E‖X−X′‖ − E‖Y−Y′‖`` of Székely and Rizzo, and
+    ``sqrt`` of it is a metric. No bandwidth.
+
+    Parameters
+    ----------
+    sq_distance_floor : float
+        Use ``max(‖x−y‖², floor)`` under the square root (GeomLoss's
+        tensorized backend uses 1e-8). 0 (default) is exact.
+    """
+
+    sq_distance_floor: float = 0.0
+
+    name: ClassVar[str] = "energy"
+    metric: ClassVar[str] = "euclidean"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sq_distance_floor", _check_floor(self.sq_distance_floor))
+
+    def profile(self, xp: Any, values: Array, params: Any) -> Array:
+        if self.sq_distance_floor == 0:
+            return -values
+        return -xp.maximum(values, math.sqrt(self.sq_distance_floor))
 
 
 @dataclass(frozen=True)
@@ -303,7 +383,7 @@ class Polynomial(Kernel):
         if not (math.isfinite(self.coef0) and self.coef0 >= 0):
             raise ValueError(f"`coef0` must be a non-negative float, got {self.coef0!r}")
 
-    def parameters(self, xp: Any, z: Array) -> float:
+    def parameters(self, xp: Any, z: Array, sizes: Sequence[int] | None = None) -> float:
         return 1.0 / z.shape[1] if self.gamma is None else float(self.gamma)
 
     def profile(self, xp: Any, values: Array, params: float) -> Array:
@@ -313,6 +393,8 @@ class Polynomial(Kernel):
 _KERNELS: dict[str, type[Kernel]] = {
     "gaussian": Gaussian,
     "laplacian": Laplacian,
+    "exponential": Exponential,
+    "energy": Energy,
     "linear": Linear,
     "polynomial": Polynomial,
     "inverse_multiquadric": InverseMultiquadric,

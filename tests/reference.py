@@ -16,12 +16,14 @@ from mmd_any import bandwidths, kernels
 
 
 def pairwise(a: np.ndarray, b: np.ndarray, metric: str) -> np.ndarray:
-    """Pairwise squared Euclidean / L1 distances or dot products."""
+    """Pairwise squared Euclidean / Euclidean / L1 distances or dot products."""
     if metric == "dot":
         return np.einsum("ik,jk->ij", a, b)
     diff = a[:, None, :] - b[None, :, :]
     if metric == "cityblock":
         return np.abs(diff).sum(axis=2)
+    if metric == "euclidean":
+        return np.sqrt((diff**2).sum(axis=2))
     return (diff**2).sum(axis=2)
 
 
@@ -34,17 +36,28 @@ def distinct_pair_distances(z: np.ndarray, metric: str) -> np.ndarray:
     return np.asarray(values)
 
 
-def sigmas(kernel: kernels.Kernel, pooled: np.ndarray) -> list[float]:
-    """The bandwidths a radial kernel should use on this pooled sample."""
+def sigmas(kernel: kernels.Kernel, pooled: np.ndarray, n_x: int | None = None) -> list[float]:
+    """The bandwidths a radial kernel should use on this pooled sample.
+
+    ``n_x``: the first sample's size, for rules computed on ``x`` only.
+    """
     rule = kernel.rule
     if isinstance(rule, bandwidths.Fixed):
         return [float(v) for v in np.atleast_1d(np.asarray(rule.values, dtype=float))]
+    if rule.sample == "x":
+        pooled = pooled[:n_x]
     n = len(pooled)
     sq = pairwise(pooled, pooled, "sqeuclidean")
     mean_sq = sq.sum() / (n * n - n)
     if isinstance(rule, bandwidths.Median):
-        assert n <= rule.max_samples, "reference covers the exact median only"
-        base = float(np.median(distinct_pair_distances(pooled, kernel.metric)))
+        assert rule.max_samples is None or n <= rule.max_samples, "exact median only"
+        distances = np.sort(distinct_pair_distances(pooled, kernel.metric))
+        if rule.lower:
+            base = float(distances[(len(distances) - 1) // 2])
+        else:
+            base = float(np.median(distances))
+    elif rule.include_diagonal:
+        base = float(np.sqrt(sq.sum() / (n * n) / 2))
     else:
         base = float(np.sqrt(mean_sq / 2))
     if base == 0:
@@ -52,19 +65,30 @@ def sigmas(kernel: kernels.Kernel, pooled: np.ndarray) -> list[float]:
     return [base * s for s in rule.scales]
 
 
-def kernel_values(kernel: kernels.Kernel, a: np.ndarray, b: np.ndarray, pooled: np.ndarray):
+def kernel_values(
+    kernel: kernels.Kernel,
+    a: np.ndarray,
+    b: np.ndarray,
+    pooled: np.ndarray,
+    n_x: int | None = None,
+):
     """k(a_i, b_j) for all i, j, from the textbook formulas."""
     if isinstance(kernel, kernels.Linear):
         return pairwise(a, b, "dot")
     if isinstance(kernel, kernels.Polynomial):
         gamma = 1.0 / a.shape[1] if kernel.gamma is None else kernel.gamma
         return (gamma * pairwise(a, b, "dot") + kernel.coef0) ** kernel.degree
+    if isinstance(kernel, kernels.Energy):
+        return -np.sqrt(np.maximum(pairwise(a, b, "sqeuclidean"), kernel.sq_distance_floor))
     total = np.zeros((len(a), len(b)))
-    for sigma in sigmas(kernel, pooled):
+    for sigma in sigmas(kernel, pooled, n_x):
         if isinstance(kernel, kernels.Gaussian):
             total += np.exp(-pairwise(a, b, "sqeuclidean") / (2 * sigma**2))
         elif isinstance(kernel, kernels.Laplacian):
             total += np.exp(-pairwise(a, b, "cityblock") / sigma)
+        elif isinstance(kernel, kernels.Exponential):
+            scaled = pairwise(a, b, "sqeuclidean") / sigma**2
+            total += np.exp(-np.sqrt(np.maximum(scaled, kernel.sq_distance_floor)))
         else:
             total += (1 + pairwise(a, b, "sqeuclidean") / sigma**2) ** -0.5
     return total
@@ -75,10 +99,10 @@ def mmd2(x: np.ndarray, y: np.ndarray, kernel: kernels.Kernel, estimator: str) -
     x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
     y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
     pooled = np.concatenate([x, y])
-    kxx = kernel_values(kernel, x, x, pooled)
-    kyy = kernel_values(kernel, y, y, pooled)
-    kxy = kernel_values(kernel, x, y, pooled)
     n, m = len(x), len(y)
+    kxx = kernel_values(kernel, x, x, pooled, n)
+    kyy = kernel_values(kernel, y, y, pooled, n)
+    kxy = kernel_values(kernel, x, y, pooled, n)
     if estimator == "biased":
         return float(kxx.mean() + kyy.mean() - 2 * kxy.mean())
     if estimator == "unbiased":
@@ -106,15 +130,19 @@ def kernel_scale(kernel: kernels.Kernel, x: np.ndarray, y: np.ndarray) -> tuple[
     x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
     y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
     pooled = np.concatenate([x, y])
-    scale = float(np.abs(kernel_values(kernel, pooled, pooled, pooled)).max())
+    scale = float(np.abs(kernel_values(kernel, pooled, pooled, pooled, len(x))).max())
+    if isinstance(kernel, kernels.Energy):
+        return max(scale, float(np.finfo(float).tiny)), 1.0
     if not kernel.translation_invariant:
         norms = float((pooled**2).sum(axis=1).max())
         return scale, 0.0 if isinstance(kernel, kernels.Linear) else norms / pooled.shape[1]
     centred = pooled - pooled.mean(axis=0)
     radius_sq = float((centred**2).sum(axis=1).max())
-    smallest = min(sigmas(kernel, pooled))
+    smallest = min(sigmas(kernel, pooled, len(x)))
     if isinstance(kernel, kernels.Laplacian):
         return scale, np.sqrt(radius_sq * pooled.shape[1]) / smallest
+    if isinstance(kernel, kernels.Exponential):
+        return scale, 2.0 * np.sqrt(radius_sq) / smallest
     return scale, radius_sq / smallest**2
 
 

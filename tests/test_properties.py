@@ -23,14 +23,22 @@ KERNELS = [
     kernels.Gaussian(Median(scales=(0.5, 1.0, 3.0))),
     kernels.Laplacian(),
     kernels.Laplacian(2.0),
+    kernels.Exponential(),
+    kernels.Exponential([0.5, 1.0, 2.0]),
+    kernels.Exponential(0.7, sq_distance_floor=1e-8),
+    kernels.Gaussian(MeanSquaredDistance(scales=(0.5, 1.0), include_diagonal=True)),
     kernels.InverseMultiquadric(),
     kernels.InverseMultiquadric([1.0, 3.0]),
+    kernels.Energy(),
+    kernels.Energy(sq_distance_floor=1e-8),
     kernels.Linear(),
     kernels.Polynomial(),
     kernels.Polynomial(degree=2, gamma=0.5, coef0=0.5),
 ]
 RADIAL = [k for k in KERNELS if k.translation_invariant]
-DATA_DRIVEN = [k for k in RADIAL if not isinstance(k.rule, mmd_any.bandwidths.Fixed)]
+DATA_DRIVEN = [
+    k for k in RADIAL if hasattr(k, "rule") and not isinstance(k.rule, mmd_any.bandwidths.Fixed)
+]
 
 SIZES = [1, 2, 3, 8]
 FEATURES = [1, 3]
