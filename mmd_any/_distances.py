@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from array_api_compat import device
+
 Array = Any
 Metric = Literal["sqeuclidean", "cityblock", "euclidean", "dot"]
 
@@ -66,6 +68,12 @@ def _chunked_difference_sum(xp: Any, a: Array, b: Array, elementwise: Any) -> Ar
         part = xp.sum(elementwise(diff), axis=2)
         total = part if total is None else total + part
     return total
+
+
+def zero_diagonal(xp: Any, tile: Array) -> Array:
+    """A square distance tile of ``z`` against itself with exact zeros on its diagonal."""
+    index = xp.arange(tile.shape[0], device=device(tile))
+    return xp.where(index[:, None] == index[None, :], xp.zeros_like(tile), tile)
 
 
 def cityblock_tile(xp: Any, a: Array, b: Array) -> Array:

@@ -70,7 +70,10 @@ class PooledGram:
         """The kernel's metric (squared distance, L1 distance or dot) on a tile."""
         xp, metric = self.xp, self.kernel.metric
         if metric == "sqeuclidean":
-            return _distances.sqeuclidean_tile(xp, self._left[rows, :], self._right[cols, :])
+            values = _distances.sqeuclidean_tile(xp, self._left[rows, :], self._right[cols, :])
+            # a point's distance to itself is 0, not the matmul's rounding residue
+            # eps·‖z_i‖², which a narrow bandwidth would turn into k(z_i, z_i) < 1
+            return _distances.zero_diagonal(xp, values) if rows == cols else values
         if metric == "cityblock":
             return _distances.cityblock_tile(xp, self.points[rows, :], self.points[cols, :])
         if metric == "euclidean":
@@ -80,21 +83,6 @@ class PooledGram:
     def tile(self, rows: slice, cols: slice) -> Array:
         """``K[rows, cols]``."""
         return self.kernel.profile(self.xp, self.metric_tile(rows, cols), self.params)
-
-    def _diag_metric(self) -> Array:
-        xp = self.xp
-        if self.kernel.metric == "dot":
-            return _distances.sq_norms(xp, self.points)
-        return xp.zeros((self.size,), dtype=self.points.dtype, device=device(self.points))
-
-    def diag(self) -> Array:
-        """``k(z_i, z_i)`` for every pooled point, shape ``(N,)``."""
-        return self.kernel.profile(self.xp, self._diag_metric(), self.params)
-
-    def diag_terms(self) -> Array:
-        """The diagonal of each kernel term, shape ``(L, N)``."""
-        terms = self.kernel.terms(self.xp, self._diag_metric(), self.params)
-        return self.xp.stack(list(terms))
 
     def paired(self, a: Array, b: Array) -> Array:
         """``k(a_i, b_i)`` for matching rows of two point sets from :attr:`points`."""
@@ -120,6 +108,7 @@ class PooledGram:
         block_cols: int | None = None,
         *,
         per_term: bool = False,
+        exclude_diagonal: bool = False,
         progress: Callable[[int], None] | None = None,
     ) -> Array:
         """``w_pᵀ K w_p`` for each row ``w_p`` of a ``(P, N)`` weight matrix.
@@ -140,6 +129,11 @@ class PooledGram:
             Columns per off-diagonal tile (default ``2 * block``).
         per_term : bool
             Return the forms of each kernel term (bandwidth) separately.
+        exclude_diagonal : bool
+            Use ``K`` with its diagonal set to 0 (the U-statistic's sums over
+            ``i ≠ j``), exactly: the diagonal is removed from the tiles, not
+            subtracted afterwards, which in float32 would cancel the small
+            off-diagonal sums of a narrow kernel against ``k(z_i, z_i)``.
         progress : callable, optional
             Called with the number of kernel entries done after each row block.
 
@@ -156,7 +150,10 @@ class PooledGram:
             r1 = min(n_points, r0 + block)
             rows = slice(r0, r1)
             left = weights_t[:, rows]
-            forms = xp.astype(self._tile_forms(left, rows, rows, weights_t, per_term), acc_dtype)
+            diagonal_tile = self._tile_forms(
+                left, rows, rows, weights_t, per_term, exclude_diagonal
+            )
+            forms = xp.astype(diagonal_tile, acc_dtype)
             for c0 in range(r1, n_points, block_cols):
                 cols = slice(c0, min(n_points, c0 + block_cols))
                 step = self._tile_forms(left, rows, cols, weights_t, per_term)
@@ -167,11 +164,31 @@ class PooledGram:
         return total
 
     def _tile_forms(
-        self, left: Array, rows: slice, cols: slice, weights_t: Array, per_term: bool
+        self,
+        left: Array,
+        rows: slice,
+        cols: slice,
+        weights_t: Array,
+        per_term: bool,
+        exclude_diagonal: bool = False,
     ) -> Array:
         xp, kernel = self.xp, self.kernel
         values = self.metric_tile(rows, cols)
         right = weights_t[:, cols]
+        if exclude_diagonal:
+            index = xp.arange(values.shape[0], device=device(values))
+            off_diagonal = index[:, None] != index[None, :]
+            zero = xp.zeros_like(values)
+            terms = [
+                xp.where(off_diagonal, term, zero) for term in kernel.terms(xp, values, self.params)
+            ]
+            if not per_term:
+                total = terms[0]
+                for term in terms[1:]:
+                    total = total + term
+                terms = [total]
+            products = [xp.vecdot(xp.matmul(left, term), right, axis=-1) for term in terms]
+            return xp.stack(products) if per_term else products[0]
         if not per_term:
             product = kernel.left_times_profile(xp, left, values, self.params)
             return xp.vecdot(product, right, axis=-1)

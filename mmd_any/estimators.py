@@ -44,8 +44,8 @@ def unbiased_coefficients(n: int, m: int) -> tuple[float, float, float]:
     ``x``, ``b = 1/(m(m−1))`` within ``y`` and ``−1/(nm)`` across. Writing
     ``c_ij = γ + u_i u_j`` with ``u = √A`` on ``x`` and ``−√B`` on ``y`` needs
     ``γ + A = a``, ``γ + B = b`` and ``γ − √(AB) = −1/(nm)``, solved by
-    ``γ = (ab − 1/(nm)²) / (a + b + 2/(nm))``. Then
-    ``U = uᵀKu − Σ_i u_i² K_ii + γ (1ᵀK1 − tr K)``.
+    ``γ = (ab − 1/(nm)²) / (a + b + 2/(nm))``. Then, with ``K₀`` the kernel
+    matrix with its diagonal set to 0, ``U = uᵀK₀u + γ 1ᵀK₀1``.
     """
     a, b, cross = 1.0 / (n * (n - 1)), 1.0 / (m * (m - 1)), 1.0 / (n * m)
     gamma = (a * b - cross**2) / (a + b + 2 * cross)
@@ -54,7 +54,7 @@ def unbiased_coefficients(n: int, m: int) -> tuple[float, float, float]:
 
 def _quadratic(gram: _gram.PooledGram, n: int, m: int, unbiased: bool, block: int) -> Array:
     """Biased MMD² as one quadratic form ``wᵀKw``, ``w = [1/n …, −1/m …]``;
-    the unbiased one as ``uᵀKu`` plus constants (:func:`unbiased_coefficients`).
+    the unbiased one as ``uᵀK₀u + γ 1ᵀK₀1`` (:func:`unbiased_coefficients`).
     """
     xp = gram.xp
     indicator_t = gram.group_indicator_t()
@@ -64,10 +64,9 @@ def _quadratic(gram: _gram.PooledGram, n: int, m: int, unbiased: bool, block: in
     gamma, big_a, big_b = unbiased_coefficients(n, m)
     rank_one = indicator_t[0:1, :] * math.sqrt(big_a) - indicator_t[1:2, :] * math.sqrt(big_b)
     ones = indicator_t[0:1, :] + indicator_t[1:2, :]
-    forms = gram.quadratic_forms(xp.concat([rank_one, ones], axis=0), block)
-    traces = xp.astype(xp.sum(gram.diag()[None, :] * indicator_t, axis=1), forms.dtype)
-    diagonal = big_a * traces[0] + big_b * traces[1]
-    return forms[0] - diagonal + gamma * (forms[1] - traces[0] - traces[1])
+    weights_t = xp.concat([rank_one, ones], axis=0)
+    forms = gram.quadratic_forms(weights_t, block, exclude_diagonal=True)
+    return forms[0] + gamma * forms[1]
 
 
 def _linear(gram: _gram.PooledGram, n: int) -> Array:

@@ -280,21 +280,17 @@ def _statistics(
         if index == 0:
             weights = np.concatenate([weights, np.ones((1, n_points))])
         weights_t = xp.astype(xp.asarray(weights, device=dev), dtype)
-        forms = gram.quadratic_forms(weights_t, block, per_term=True, progress=on_progress)
+        unbiased = estimator == "unbiased"
+        forms = gram.quadratic_forms(
+            weights_t, block, per_term=True, exclude_diagonal=unbiased, progress=on_progress
+        )
         if index == 0:
             forms, total = forms[:, :-1], forms[:, -1:]
-            weights_t = weights_t[:-1, :]
-        if estimator == "unbiased":
-            diag = xp.astype(gram.diag_terms(), forms.dtype)
-            gamma, big_a, big_b = unbiased_coefficients(n, m)
-            trace = xp.sum(diag, axis=1)[:, None]
+        if unbiased:
+            # U = uᵀK₀u + γ·1ᵀK₀1 (estimators.unbiased_coefficients)
             if constant is None:
-                constant = gamma * (total - trace)
-            # Σ u_i² d_i = A·(sᵀd) + B·(tr − sᵀd), with sᵀd = (w·d − b·tr)/a
-            slope = math.sqrt(big_a) + math.sqrt(big_b)
-            weighted = xp.matmul(diag, xp.matrix_transpose(xp.astype(weights_t, forms.dtype)))
-            diag_x = (weighted + math.sqrt(big_b) * trace) / slope
-            forms = forms + constant - (big_a * diag_x + big_b * (trace - diag_x))
+                constant = unbiased_coefficients(n, m)[0] * total
+            forms = forms + constant
         results.append(forms)
     return results[0] if len(results) == 1 else xp.concat(results, axis=1)
 
