@@ -4,21 +4,26 @@ The public functions take NumPy, PyTorch, CuPy, JAX, Dask or array-api-strict
 arrays and return results in the same library, dtype and device.
 """
 
-from . import bandwidths, kernels, presets
+from . import approximate, bandwidths, kernels, presets
+from .approximate import mmd2_rff
 from .estimators import ESTIMATORS, KID, kid, mmd, mmd2
 from .kernels import kernel_matrix
+from .streaming import StreamingMMD
 from .two_sample import MMDTestResult, mmd_test
 
 __all__ = [
     "ESTIMATORS",
     "KID",
     "MMDTestResult",
+    "StreamingMMD",
+    "approximate",
     "bandwidths",
     "kernel_matrix",
     "kernels",
     "kid",
     "mmd",
     "mmd2",
+    "mmd2_rff",
     "mmd_test",
     "presets",
 ]

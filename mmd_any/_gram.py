@@ -47,9 +47,12 @@ class PooledGram:
     kernel : mmd_any.kernels.Kernel
     samples : list of arrays
         Samples of equal width and dtype, stacked in this order.
+    params : optional
+        Kernel parameters resolved elsewhere (the Dask engine resolves them once
+        for all chunk pairs); by default they are resolved from these samples.
     """
 
-    def __init__(self, xp: Any, kernel: Any, samples: list[Array]) -> None:
+    def __init__(self, xp: Any, kernel: Any, samples: list[Array], params: Any = None) -> None:
         self.xp = xp
         self.kernel = kernel
         self.sizes = [int(s.shape[0]) for s in samples]
@@ -57,7 +60,7 @@ class PooledGram:
         if kernel.metric == "sqeuclidean":
             z = _distances.center(xp, z)
         self.points = z
-        self.params = kernel.parameters(xp, z, self.sizes)
+        self.params = kernel.parameters(xp, z, self.sizes) if params is None else params
         if kernel.metric == "sqeuclidean":
             self._left, self._right = _distances.augment_for_sqeuclidean(xp, z)
 
@@ -161,6 +164,22 @@ class PooledGram:
             total = forms if total is None else total + forms
             if progress is not None:
                 progress((r1 - r0) * (n_points - r0))
+        return total
+
+    def cross_forms(self, weights_t: Array, block: int, per_term: bool = False) -> Array:
+        """``Σ_{i∈first, j∈second} w_p[i] K[i, j] w_p[j]``: the off-diagonal block of a
+        two-sample gram (``sizes = [a, b]``), tile by tile."""
+        xp = self.xp
+        acc_dtype = accumulator_dtype(xp, weights_t.dtype, device(weights_t))
+        first, n_points = self.sizes[0], self.size
+        total = None
+        for r0 in range(0, first, block):
+            rows = slice(r0, min(first, r0 + block))
+            left = weights_t[:, rows]
+            for c0 in range(first, n_points, 2 * block):
+                cols = slice(c0, min(n_points, c0 + 2 * block))
+                step = xp.astype(self._tile_forms(left, rows, cols, weights_t, per_term), acc_dtype)
+                total = step if total is None else total + step
         return total
 
     def _tile_forms(

@@ -246,6 +246,13 @@ def stop_gradient(a: Array) -> Array:
     return a
 
 
+def one_block(a: Array) -> Array:
+    """``a`` as a single block: a Dask array is rechunked to one chunk (so that
+    small all-pairs work, such as the median of a subsample, is a few tasks
+    instead of thousands); any other array is returned as is."""
+    return a.rechunk(a.shape) if is_dask_array(a) else a
+
+
 def as_0d(xp: Any, value: Array) -> Array:
     """Make sure a reduction comes back as a 0-d array, not a NumPy scalar."""
     if isinstance(value, np.generic):

@@ -46,7 +46,7 @@ import numpy as np
 from array_api_compat import device, is_array_api_obj
 
 from . import _distances
-from ._namespace import _values_readable, stop_gradient
+from ._namespace import _values_readable, one_block, stop_gradient
 
 __all__ = [
     "BandwidthRule",
@@ -316,7 +316,7 @@ class Median(BandwidthRule):
 
     def resolve(self, xp: Any, z: Array, metric: str) -> list[Sigmas]:
         z = stop_gradient(z) if self.detach else z
-        points = _subsample(xp, z, self.max_samples, self.seed)
+        points = one_block(_subsample(xp, z, self.max_samples, self.seed))
         median = _median_distinct_pairs(xp, points, metric, lower_only=self.lower)
         return [Sigmas(_positive_or_fallback(xp, median, z), self.scales)]
 

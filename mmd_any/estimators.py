@@ -16,9 +16,9 @@ import math
 from typing import Any, NamedTuple
 
 import numpy as np
-from array_api_compat import array_namespace, device
+from array_api_compat import array_namespace, device, is_dask_array
 
-from . import _gram
+from . import _dask, _gram
 from ._namespace import Samples, accumulator_dtype, as_0d, finalize, prepare_samples
 from .kernels import Kernel, Polynomial, as_kernel
 from .presets import Preset, as_preset
@@ -183,11 +183,16 @@ def mmd2(
             f"preset {chosen.name!r} is defined for samples of equal size only, "
             f"got {n} and {m} rows"
         )
-    gram = _gram.PooledGram(samples.xp, kernel, [samples.x, samples.y])
-    if estimator == "linear":
-        value = _linear(gram, n)
+    if estimator != "linear" and is_dask_array(samples.x):
+        value = _dask.quadratic(
+            samples.xp, kernel, samples.x, samples.y, estimator == "unbiased", block
+        )
     else:
-        value = _quadratic(gram, n, m, estimator == "unbiased", block)
+        gram = _gram.PooledGram(samples.xp, kernel, [samples.x, samples.y])
+        if estimator == "linear":
+            value = _linear(gram, n)
+        else:
+            value = _quadratic(gram, n, m, estimator == "unbiased", block)
     if chosen is not None:
         value = value * chosen.scale + chosen.offset(n, m)
     return finalize(samples, value)

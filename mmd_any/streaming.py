@@ -1,0 +1,307 @@
+"""MMD of data that arrives in chunks: a mergeable accumulator.
+
+``StreamingMMD`` keeps O(D) state (``estimator="rff"``: feature sums) or O(d)
+state (``estimator="linear"``: the running sum of the linear-time statistic
+and one carried row per sample), so a DataLoader or a directory of files can
+be consumed one chunk at a time, and partial results computed by different
+workers combine with :meth:`StreamingMMD.merge`.
+
+Kernel parameters and random features are fixed at the first :meth:`update`:
+a data-driven bandwidth (the default median) is computed from that first pair
+of chunks. Accumulators that will be merged must share them: either give a
+fixed bandwidth (and, for ``"rff"``, the same ``seed``), or create the workers'
+accumulators with :meth:`StreamingMMD.fork` after the first update.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from array_api_compat import device
+
+from . import _distances
+from ._namespace import accumulator_dtype, as_0d, prepare_samples
+from .approximate import FourierFeatures, draw_features, features_for, mmd2_from_sums
+from .bandwidths import Fixed
+from .kernels import Kernel, as_kernel
+
+__all__ = ["StreamingMMD"]
+
+Array = Any
+
+_STREAMING_ESTIMATORS = ("linear", "rff")
+_fresh_ids = itertools.count()
+
+
+@dataclass
+class _Setup:
+    """What the first update fixes: namespace, dtype, kernel parameters, features."""
+
+    xp: Any
+    dtype: Any
+    dim: int
+    params: Any
+    features: FourierFeatures | None
+    key: Any = field(default_factory=lambda: next(_fresh_ids))
+
+
+def _fixed_bandwidth(kernel: Kernel) -> bool:
+    rule = getattr(kernel, "rule", None)
+    return rule is None or (isinstance(rule, Fixed) and isinstance(rule.values, tuple))
+
+
+class StreamingMMD:
+    """Accumulate an MMD² estimate over chunks of the two samples.
+
+    Parameters
+    ----------
+    kernel : str or Kernel
+        As for :func:`mmd_any.mmd2` (``"rff"`` needs a Gaussian or Laplacian).
+    estimator : {"rff", "linear"}
+        ``"rff"``: the random-feature estimate of the biased MMD²
+        (:func:`mmd_any.mmd2_rff`): the value after any sequence of updates
+        equals ``mmd2_rff`` on all the data with the same features, and chunk
+        sizes are free. ``"linear"``: the linear-time unbiased estimator
+        (Gretton et al. 2012) over consecutive pairs of rows; each update needs
+        as many ``x`` rows as ``y`` rows, and an odd row is carried to the next
+        update.
+    n_features : int
+        ``D`` for ``"rff"``.
+    seed : int, optional
+        Seed of the random features (``"rff"``).
+    check_finite : bool
+        Raise ``ValueError`` on NaN/inf in a chunk (one host read per update).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mmd_any import StreamingMMD
+    >>> rng = np.random.default_rng(0)
+    >>> acc = StreamingMMD(kernel="gaussian", estimator="rff", seed=0)
+    >>> for _ in range(4):
+    ...     acc = acc.update(rng.normal(size=(500, 3)), rng.normal(0.5, size=(500, 3)))
+    >>> bool(acc.value() > 0.05), acc.n_x
+    (True, 2000)
+    """
+
+    def __init__(
+        self,
+        kernel: str | Kernel = "gaussian",
+        estimator: str = "rff",
+        *,
+        n_features: int = 1024,
+        seed: int | None = None,
+        check_finite: bool = True,
+    ) -> None:
+        if estimator not in _STREAMING_ESTIMATORS:
+            raise ValueError(
+                f"unknown `estimator` {estimator!r} for StreamingMMD; valid names are "
+                f"{list(_STREAMING_ESTIMATORS)}"
+            )
+        self.kernel = as_kernel(kernel)
+        self.estimator = estimator
+        self.n_features = n_features
+        self.seed = seed
+        self.check_finite = check_finite
+        self.n_x = 0
+        self.n_y = 0
+        self._setup: _Setup | None = None
+        self._sums: list[Array] | None = None  # rff: [Σφ(x), Σφ(y)]; linear: [Σh]
+        self._carry: tuple[Array, Array] | None = None  # linear: one odd row of x and y
+        self._pairs = 0
+
+    # -- construction helpers -------------------------------------------------------
+
+    def fork(self) -> StreamingMMD:
+        """An empty accumulator with the same kernel parameters and features.
+
+        Call it after the first update to hand identical accumulators to
+        workers whose results will be merged.
+        """
+        twin = StreamingMMD(
+            self.kernel,
+            self.estimator,
+            n_features=self.n_features,
+            seed=self.seed,
+            check_finite=self.check_finite,
+        )
+        twin._setup = self._setup
+        return twin
+
+    def _initialise(self, xp: Any, x: Array, y: Array) -> _Setup:
+        pooled = xp.concat([x, y], axis=0)
+        sizes = [x.shape[0], y.shape[0]]
+        if self.estimator == "rff":
+            if _fixed_bandwidth(self.kernel):
+                # no data-dependent shift: accumulators with the same fixed kernel and
+                # seed draw the same features and can be merged without fork()
+                params = self.kernel.parameters(xp, pooled, sizes)
+                features = draw_features(
+                    xp, self.kernel, params, self.n_features, self.seed, pooled, None
+                )
+            else:
+                features = features_for(xp, self.kernel, pooled, sizes, self.n_features, self.seed)
+            return _Setup(xp, x.dtype, x.shape[1], None, features, self._key())
+        points = _distances.center(xp, pooled) if self.kernel.metric == "sqeuclidean" else pooled
+        params = self.kernel.parameters(xp, points, sizes)
+        return _Setup(xp, x.dtype, x.shape[1], params, None, self._key())
+
+    def _key(self) -> Any:
+        """Equal for accumulators whose parameters and features are equal by construction."""
+        reproducible = self.estimator == "linear" or self.seed is not None
+        if _fixed_bandwidth(self.kernel) and reproducible:
+            return (repr(self.kernel), self.estimator, self.n_features, self.seed)
+        return next(_fresh_ids)
+
+    # -- accumulation ------------------------------------------------------------------
+
+    def update(self, x_chunk: Array, y_chunk: Array) -> StreamingMMD:
+        """Add a chunk of each sample; returns ``self`` for chaining.
+
+        Raises
+        ------
+        ValueError
+            Bad chunks (as :func:`mmd_any.mmd2`), a chunk whose number of
+            features, dtype or library differs from the first one, or (linear)
+            chunks of different lengths.
+        """
+        samples = prepare_samples(x_chunk, y_chunk, check_finite=self.check_finite)
+        xp, x, y = samples.xp, samples.x, samples.y
+        if self._setup is None:
+            self._setup = self._initialise(xp, x, y)
+        setup = self._setup
+        if x.shape[1] != setup.dim:
+            raise ValueError(
+                f"chunks must keep {setup.dim} features, got {x.shape[1]} in this update"
+            )
+        if x.dtype != setup.dtype:
+            x, y = xp.astype(x, setup.dtype), xp.astype(y, setup.dtype)
+        if self.estimator == "rff":
+            self._add_feature_sums(xp, x, y)
+        else:
+            self._add_linear(xp, x, y)
+        return self
+
+    def _add_feature_sums(self, xp: Any, x: Array, y: Array) -> None:
+        features = self._setup.features
+        parts = [features.feature_sums(xp, x), features.feature_sums(xp, y)]
+        self._sums = (
+            parts if self._sums is None else [a + b for a, b in zip(self._sums, parts, strict=True)]
+        )
+        self.n_x += x.shape[0]
+        self.n_y += y.shape[0]
+
+    def _add_linear(self, xp: Any, x: Array, y: Array) -> None:
+        if x.shape[0] != y.shape[0]:
+            raise ValueError(
+                "the 'linear' streaming estimator pairs the samples: each update needs as "
+                f"many `x` rows as `y` rows, got {x.shape[0]} and {y.shape[0]}"
+            )
+        self.n_x += x.shape[0]
+        self.n_y += y.shape[0]
+        if self._carry is not None:
+            x = xp.concat([self._carry[0], x], axis=0)
+            y = xp.concat([self._carry[1], y], axis=0)
+            self._carry = None
+        usable = 2 * (x.shape[0] // 2)
+        if usable < x.shape[0]:
+            self._carry = (x[usable:, :], y[usable:, :])
+        if usable == 0:
+            return
+        total = self._linear_sum(xp, x[:usable, :], y[:usable, :])
+        self._sums = [total] if self._sums is None else [self._sums[0] + total]
+        self._pairs += usable // 2
+
+    def _linear_sum(self, xp: Any, x: Array, y: Array) -> Array:
+        """``Σ_i h_i`` over the consecutive pairs of rows (float64 where available)."""
+        kernel, params = self.kernel, self._setup.params
+
+        def k(a: Array, b: Array) -> Array:
+            return kernel.profile(xp, _distances.paired(xp, kernel.metric, a, b), params)
+
+        x1, x2, y1, y2 = x[0::2, :], x[1::2, :], y[0::2, :], y[1::2, :]
+        h = k(x1, x2) + k(y1, y2) - k(x1, y2) - k(x2, y1)
+        return xp.sum(xp.astype(h, accumulator_dtype(xp, h.dtype, device(h))))
+
+    # -- results -----------------------------------------------------------------------
+
+    def value(self) -> Array:
+        """The current estimate, a 0-d array in the chunks' namespace and dtype.
+
+        Raises
+        ------
+        ValueError
+            Before any update (or, linear, before the first complete pair).
+        """
+        if self._sums is None:
+            raise ValueError("StreamingMMD.value() needs at least one update with data")
+        xp = self._setup.xp
+        if self.estimator == "rff":
+            value = mmd2_from_sums(xp, self._sums[0], self.n_x, self._sums[1], self.n_y)
+        else:
+            value = self._sums[0] / self._pairs
+        return as_0d(xp, xp.astype(value, self._setup.dtype))
+
+    def merge(self, other: StreamingMMD) -> StreamingMMD:
+        """A new accumulator holding the data of both.
+
+        For ``"rff"`` the result equals one accumulator fed all the chunks (up
+        to the rounding of the float64 sums). For ``"linear"``, whose pairs
+        are consecutive rows, the same holds when every update had an even
+        number of rows; otherwise the two carried rows form one more pair.
+
+        Raises
+        ------
+        ValueError
+            If the accumulators do not share their kernel parameters and
+            features (use a fixed bandwidth and seed, or :meth:`fork`).
+        """
+        if not isinstance(other, StreamingMMD):
+            raise TypeError(f"can only merge a StreamingMMD, got {type(other).__qualname__}")
+        if self._setup is None:
+            return other._copy()
+        if other._setup is None:
+            return self._copy()
+        if self.estimator != other.estimator or self._setup.key != other._setup.key:
+            raise ValueError(
+                "these accumulators use different kernel parameters or random features: "
+                "give a fixed bandwidth and seed, or create the workers' accumulators with "
+                "fork() after the first update"
+            )
+        merged = self._copy()
+        merged.n_x += other.n_x
+        merged.n_y += other.n_y
+        if other._sums is not None:
+            merged._sums = (
+                list(other._sums)
+                if merged._sums is None
+                else [a + b for a, b in zip(merged._sums, other._sums, strict=True)]
+            )
+        merged._pairs += other._pairs
+        if self.estimator == "linear" and other._carry is not None:
+            if merged._carry is None:
+                merged._carry = other._carry
+            else:
+                xp = self._setup.xp
+                x = xp.concat([merged._carry[0], other._carry[0]], axis=0)
+                y = xp.concat([merged._carry[1], other._carry[1]], axis=0)
+                merged._carry = None
+                total = merged._linear_sum(xp, x, y)
+                merged._sums = [total] if merged._sums is None else [merged._sums[0] + total]
+                merged._pairs += 1
+        return merged
+
+    def _copy(self) -> StreamingMMD:
+        twin = self.fork()
+        twin.n_x, twin.n_y, twin._pairs = self.n_x, self.n_y, self._pairs
+        twin._sums = None if self._sums is None else list(self._sums)
+        twin._carry = self._carry
+        return twin
+
+    def __repr__(self) -> str:
+        return (
+            f"StreamingMMD(kernel={self.kernel!r}, estimator={self.estimator!r}, "
+            f"n_x={self.n_x}, n_y={self.n_y})"
+        )
