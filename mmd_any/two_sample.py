@@ -105,6 +105,8 @@ class MMDTestResult:
         Aggregated test: the observed MMD² of each member.
     pvalues : tuple of float or None
         Aggregated test: each member's own permutation p-value.
+    null_distributions : array or None, shape (L, P)
+        Aggregated test: each member's permuted MMD².
     """
 
     statistic: Array
@@ -117,6 +119,27 @@ class MMDTestResult:
     kernels: tuple[str, ...]
     statistics: Array | None = None
     pvalues: tuple[float, ...] | None = field(default=None)
+    null_distributions: Array | None = field(default=None, repr=False)
+
+    def plot(self, ax: Any = None) -> Any:
+        """Histogram of the permutation null, the observed MMD² and the α threshold.
+
+        Needs matplotlib (``pip install mmd-any[plot]``). The aggregated test
+        draws one panel per bandwidth (``ax`` must then be None or hold one
+        axes per member).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, array of Axes, or None
+            Where to draw; None creates a figure.
+
+        Returns
+        -------
+        matplotlib Figure
+        """
+        from .plotting import plot_test_result
+
+        return plot_test_result(self, ax)
 
     @property
     def aggregated(self) -> bool:
@@ -431,6 +454,7 @@ def mmd_test(
         kernels=names,
         statistics=_cast(xp, stats[:, 0], samples.result_dtype),
         pvalues=tuple(per_member),
+        null_distributions=_cast(xp, stats[:, 1:], samples.result_dtype),
     )
 
 

@@ -1,0 +1,237 @@
+"""The ``mmd-any`` command line: reports, JSON, plots, loaders and exit status 2."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmd_any.cli import main
+
+pytest.importorskip("matplotlib")
+
+
+@pytest.fixture
+def samples(tmp_path: Path) -> tuple[Path, Path]:
+    rng = np.random.default_rng(0)
+    a, b = tmp_path / "a.npy", tmp_path / "b.csv"
+    np.save(a, rng.normal(size=(60, 3)))
+    shifted = rng.normal(1.0, size=(50, 3))
+    b.write_text("f1,f2,f3\n" + "\n".join(",".join(f"{v:.17g}" for v in row) for row in shifted))
+    return a, b
+
+
+def test_test_command_prints_the_report(samples, capsys) -> None:
+    a, b = samples
+    assert main(["test", str(a), str(b), "--permutations", "99", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    for text in ("n = 60", "m = 50", "gaussian, bandwidth", "MMD²", "p-value", "reject H0", "time"):
+        assert text in out, text
+
+
+def test_json_output_has_the_documented_fields(samples, capsys) -> None:
+    a, b = samples
+    code = main(
+        [
+            "test",
+            str(a),
+            str(b),
+            "--json",
+            "--permutations",
+            "49",
+            "--kernel",
+            "laplacian",
+            "--bandwidth",
+            "0.5,1,2",
+            "--estimator",
+            "unbiased",
+        ]
+    )
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    for key in (
+        "statistic",
+        "pvalue",
+        "reject",
+        "alpha",
+        "n_x",
+        "n_y",
+        "kernel",
+        "bandwidth",
+        "seconds",
+    ):
+        assert key in report, key
+    assert report["bandwidth"] == [0.5, 1.0, 2.0]
+    assert report["n_x"] == 60
+    assert report["reject"] is True
+    assert report["pvalue"] == pytest.approx(1 / 50)
+
+
+def test_aggregate_plot_and_torch_backend(samples, tmp_path: Path, capsys) -> None:
+    pytest.importorskip("torch")
+    a, b = samples
+    picture = tmp_path / "null.png"
+    code = main(
+        [
+            "test",
+            str(a),
+            str(b),
+            "--aggregate",
+            "--permutations",
+            "49",
+            "--backend",
+            "torch",
+            "--device",
+            "cpu",
+            "--plot",
+            str(picture),
+            "--json",
+        ]
+    )
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["aggregate"] is True
+    assert len(report["bandwidth"]) == 9
+    assert picture.stat().st_size > 10_000
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_distance_command(samples, capsys) -> None:
+    a, b = samples
+    assert main(["distance", str(a), str(b), "--json", "--kernel", "energy"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["mmd"] == pytest.approx(np.sqrt(report["mmd2"]))
+    assert report["bandwidth"] is None
+    assert main(["distance", str(a), str(b)]) == 0
+    assert "MMD² =" in capsys.readouterr().out
+
+
+def test_loaders(tmp_path: Path, capsys) -> None:
+    rng = np.random.default_rng(1)
+    values = rng.normal(size=(30, 4))
+    np.savez(tmp_path / "z.npz", feats=values, other=values[:, :2])
+    (tmp_path / "plain.tsv").write_text("\n".join("\t".join(str(v) for v in row) for row in values))
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    pq.write_table(pa.table({f"c{i}": values[:, i] for i in range(4)}), tmp_path / "t.parquet")
+    for first, second, extra in [
+        ("z.npz", "plain.tsv", ["--key", "feats"]),
+        ("t.parquet", "plain.tsv", []),
+    ]:
+        code = main(["distance", str(tmp_path / first), str(tmp_path / second), "--json", *extra])
+        assert code == 0
+        assert json.loads(capsys.readouterr().out)["mmd2"] == pytest.approx(0.0, abs=1e-12)
+    (tmp_path / "named.csv").write_text(
+        "a,b,c\n" + "\n".join(f"{r[0]},{r[1]},{r[2]}" for r in values)
+    )
+    code = main(
+        [
+            "distance",
+            str(tmp_path / "named.csv"),
+            str(tmp_path / "plain.tsv"),
+            "--columns",
+            "a,b",
+            "--json",
+        ]
+    )
+    assert code == 2  # plain.tsv has no header: names cannot be resolved there
+    assert "--columns must be 0-based indices" in capsys.readouterr().err
+
+
+def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
+    good = tmp_path / "good.npy"
+    np.save(good, np.ones((5, 2)))
+    (tmp_path / "text.csv").write_text("a,b\n1,x\n2,3\n")
+    (tmp_path / "ragged.csv").write_text("1,2\n3\n4,5\n")
+    (tmp_path / "nan.csv").write_text("1,2\nnan,3\n")
+    np.save(tmp_path / "three.npy", np.ones((5, 3)))
+    (tmp_path / "data.xlsx").write_text("not supported")
+    np.save(tmp_path / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    return {
+        "missing file": ([str(tmp_path / "nope.npy"), str(good)], "no such file"),
+        "not numeric": ([str(tmp_path / "text.csv"), str(good)], "non-numeric value 'x'"),
+        "ragged rows": ([str(tmp_path / "ragged.csv"), str(good)], "ragged rows"),
+        "NaN": ([str(tmp_path / "nan.csv"), str(good)], "non-finite value"),
+        "mismatched columns": ([str(good), str(tmp_path / "three.npy")], "has 2 columns but"),
+        "unsupported suffix": (
+            [str(tmp_path / "data.xlsx"), str(good)],
+            "unsupported file type .xlsx",
+        ),
+        "pickled npy": ([str(tmp_path / "objects.npy"), str(good)], "without pickle"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing file",
+        "not numeric",
+        "ragged rows",
+        "NaN",
+        "mismatched columns",
+        "unsupported suffix",
+        "pickled npy",
+    ],
+)
+def test_bad_inputs_exit_2_with_one_line(case: str, tmp_path: Path, capsys) -> None:
+    arguments, message = _bad_inputs(tmp_path)[case]
+    assert main(["test", *arguments, "--permutations", "9"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1, captured.err
+    assert captured.err.startswith("mmd-any: error: ")
+    assert message in captured.err
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--bandwidth", "-1"],
+        ["--kernel", "cosine"],
+        ["--backend", "numpy", "--device", "cuda:0"],
+        ["--alpha", "2"],
+        ["--kernel", "linear", "--bandwidth", "1.0"],
+    ],
+)
+def test_bad_options_exit_2(samples, arguments: list[str], capsys) -> None:
+    a, b = samples
+    try:
+        code = main(["test", str(a), str(b), "--permutations", "9", *arguments])
+    except SystemExit as exit_info:  # argparse's own errors
+        code = exit_info.code
+    assert code == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_demo_writes_report_and_plot(tmp_path: Path, monkeypatch, capsys) -> None:
+    pytest.importorskip("sklearn")
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--permutations", "99"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("mmd-any test:") == 2
+    assert "do not reject H0" in out
+    assert "reject H0 (the samples differ)" in out
+    assert (tmp_path / "mmd-any-demo.png").stat().st_size > 20_000
+
+
+def test_console_script_is_installed(samples) -> None:
+    script = shutil.which("mmd-any") or str(Path(sys.executable).with_name("mmd-any"))
+    if not Path(script).exists():
+        pytest.fail("the mmd-any console script is not installed: pip install -e .")
+    a, b = samples
+    completed = subprocess.run(
+        [script, "distance", str(a), str(b), "--json"], capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["mmd2"] > 0
+    completed = subprocess.run(
+        [script, "test", str(a), "missing.npy"], capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr
