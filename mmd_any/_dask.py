@@ -99,6 +99,9 @@ def quadratic(xp: Any, kernel: Any, x: Array, y: Array, unbiased: bool, block: i
         bases: tuple[Any, ...] = tuple(g.base for g in params)
     else:
         spec, bases = params, ()
+    # one shared Delayed per computed bandwidth: passing the dask array itself to
+    # every task would splice its graph into each of them
+    bases = tuple(b.to_delayed().ravel()[0] if hasattr(b, "to_delayed") else b for b in bases)
     offsets = np.concatenate([[0], np.cumsum(pooled.chunks[0])]).astype(int)
     blocks = pooled.to_delayed().ravel()
     weights = [
