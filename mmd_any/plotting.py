@@ -51,13 +51,14 @@ def plot_test_result(result: Any, ax: Any = None) -> Any:
         raise ImportError(
             "MMDTestResult.plot needs matplotlib: pip install 'mmd-any[plot]'"
         ) from error
-    decision = "reject H0" if result.reject else "do not reject H0"
+    decision = "reject H0" if bool(result.reject) else "do not reject H0"
+    pvalue = float(result.pvalue)
     if not result.aggregated:
         if ax is None:
             fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
         else:
             fig = ax.figure
-        title = f"{result.kernels[0]}\np-value = {result.pvalue:.4g} ({decision})"
+        title = f"{result.kernels[0]}\np-value = {pvalue:.4g} ({decision})"
         _panel(
             ax, _host(result.null_distribution), float(_host(result.statistic)), result.alpha, title
         )
@@ -82,7 +83,7 @@ def plot_test_result(result: Any, ax: Any = None) -> Any:
             )
         fig = axes[0].figure
     for index in range(count):
-        title = f"{result.kernels[index]}\nmember p = {result.pvalues[index]:.3g}"
+        title = f"{result.kernels[index]}\nmember p = {float(result.pvalues[index]):.3g}"
         _panel(axes[index], nulls[index], float(observed[index]), result.alpha, title)
-    fig.suptitle(f"aggregated MMD test: p-value = {result.pvalue:.4g} ({decision})", fontsize=12)
+    fig.suptitle(f"aggregated MMD test: p-value = {pvalue:.4g} ({decision})", fontsize=12)
     return fig

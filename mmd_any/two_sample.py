@@ -56,7 +56,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from array_api_compat import device
+from array_api_compat import device, is_dask_array
 
 from . import _gram
 from ._namespace import as_0d, prepare_samples
@@ -90,7 +90,9 @@ class MMDTestResult:
         namespace and device.
     pvalue : float
         Permutation p-value ``(1 + #{null ≥ observed}) / (1 + P)``; for the
-        aggregated test, of the smallest p-value statistic.
+        aggregated test, of the smallest p-value statistic. For Dask inputs a
+        lazy 0-d array (as are ``reject`` and ``pvalues``): nothing is
+        computed until the caller asks.
     reject : bool
         ``pvalue ≤ alpha``.
     null_distribution : array, shape (P,)
@@ -152,12 +154,12 @@ class MMDTestResult:
         lines = [
             f"MMDTestResult({kind}, {self.estimator} estimator, P={self.n_permutations})",
             f"  statistic = {float(self.statistic):.6g}",
-            f"  p-value   = {self.pvalue:.4g} -> {decision} at alpha = {self.alpha:g}",
+            f"  p-value   = {float(self.pvalue):.4g} -> {decision} at alpha = {self.alpha:g}",
         ]
         if self.aggregated and self.pvalues is not None:
             for index, (name, pvalue) in enumerate(zip(self.kernels, self.pvalues, strict=True)):
                 value = float(self.statistics[index])
-                lines.append(f"    {name:40s} MMD² = {value:.6g}  p = {pvalue:.4g}")
+                lines.append(f"    {name:40s} MMD² = {value:.6g}  p = {float(pvalue):.4g}")
         else:
             lines.append(f"  kernel    = {self.kernels[0]}")
         return "\n".join(lines)
@@ -424,7 +426,7 @@ def mmd_test(
     if not aggregate:
         observed, null = stats[0, 0], stats[0, 1:]
         exceed = _exceedances(xp, stats[:, 1:], stats[:, 0:1], eps)[0, 0]
-        pvalue = (1.0 + float(exceed)) / (1.0 + n_permutations)
+        pvalue = (1.0 + _number(xp, exceed)) / (1.0 + n_permutations)
         return MMDTestResult(
             statistic=_cast(xp, observed, samples.result_dtype),
             pvalue=pvalue,
@@ -441,8 +443,8 @@ def mmd_test(
     # p-value of min-p: rank of the observed smallest p among all rows (itself
     # included); the p-values are exact multiples of 1 / (1 + P)
     count = xp.sum(xp.astype(smallest <= smallest[0], smallest.dtype))
-    pvalue = float(count) / (1.0 + n_permutations)
-    per_member = [float(member_pvalues[index, 0]) for index in range(stats.shape[0])]
+    pvalue = _number(xp, count) / (1.0 + n_permutations)
+    per_member = [_number(xp, member_pvalues[index, 0]) for index in range(stats.shape[0])]
     return MMDTestResult(
         statistic=as_0d(xp, smallest[0]),
         pvalue=pvalue,
@@ -456,6 +458,14 @@ def mmd_test(
         pvalues=tuple(per_member),
         null_distributions=_cast(xp, stats[:, 1:], samples.result_dtype),
     )
+
+
+def _number(xp: Any, value: Array) -> Any:
+    """A Python float, or, for a lazy library (Dask), the lazy 0-d float64 array:
+    the test then stays a graph until the caller computes it."""
+    if is_dask_array(value):
+        return xp.astype(value, xp.float64)
+    return float(value)
 
 
 def _cast(xp: Any, value: Array, dtype: Any) -> Array:

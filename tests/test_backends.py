@@ -127,10 +127,21 @@ def test_dask_stays_lazy_until_computed() -> None:
             for estimator in ("biased", "unbiased")
             for check in (True, False)
         ]
+        results.append(mmd_any.mmd2_rff(x, y, seed=0, n_features=64))
+        tests = [
+            mmd_any.mmd_test(x, y, n_permutations=19, seed=0, aggregate=a) for a in (False, True)
+        ]
     assert counter.started == 0
     assert all(isinstance(r, da.Array) for r in results)
+    for test in tests:
+        assert isinstance(test.pvalue, da.Array)
+        assert isinstance(test.reject, da.Array)
     computed = dask.compute(*results)
     assert all(np.isfinite(v) for v in computed)
+    eager = [mmd_any.mmd_test(X, Y, n_permutations=19, seed=0, aggregate=a) for a in (False, True)]
+    for test, reference in zip(tests, eager, strict=True):
+        assert float(test.pvalue.compute()) == reference.pvalue
+        assert bool(test.reject.compute()) == reference.reject
 
 
 def test_jax_jit_matches_eager() -> None:
