@@ -246,7 +246,7 @@ def _format_bandwidth(values: list[float] | None) -> str:
 
 def _print_test(report: dict) -> None:
     decision = "reject H0 (the samples differ)" if report["reject"] else "do not reject H0"
-    stat_name = "min member p" if report["aggregate"] else "MMD²"
+    stat_name = "smallest p" if report["aggregate"] else "MMD²"
     sizes = f"(n = {report['n_x']}) vs {report['b']} (m = {report['n_y']}), d = {report['d']}"
     runs = f"{report['permutations']} permutations, seed {report['seed']}"
     lines = [

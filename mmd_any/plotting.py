@@ -21,7 +21,9 @@ def _host(values: Any) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
-def _panel(ax: Any, null: np.ndarray, observed: float, alpha: float, title: str) -> None:
+def _panel(
+    ax: Any, null: np.ndarray, observed: float, alpha: float, title: str, legend: bool = True
+) -> None:
     threshold = float(np.quantile(null, 1.0 - alpha))
     bins = max(10, min(60, int(math.sqrt(null.size))))
     ax.hist(null, bins=bins, color="#9fb7d5", edgecolor="#4a6d99", label="permutation null")
@@ -33,6 +35,10 @@ def _panel(ax: Any, null: np.ndarray, observed: float, alpha: float, title: str)
         label=f"threshold (α = {alpha:g})",
     )
     ax.axvline(observed, color="#c0392b", linewidth=2.2, label=f"observed MMD² = {observed:.3g}")
+    low = min(float(null.min()), observed, threshold)
+    high = max(float(null.max()), observed, threshold)
+    pad = 0.06 * (high - low) if high > low else 1e-12
+    ax.set_xlim(low - pad, high + pad)
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(5))
@@ -40,7 +46,8 @@ def _panel(ax: Any, null: np.ndarray, observed: float, alpha: float, title: str)
     ax.set_xlabel("MMD²")
     ax.set_ylabel("permutations")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="best")
+    if legend:
+        ax.legend(fontsize=7.5, loc="best", framealpha=0.85)
 
 
 def plot_test_result(result: Any, ax: Any = None) -> Any:
@@ -83,7 +90,13 @@ def plot_test_result(result: Any, ax: Any = None) -> Any:
             )
         fig = axes[0].figure
     for index in range(count):
-        title = f"{result.kernels[index]}\nmember p = {float(result.pvalues[index]):.3g}"
-        _panel(axes[index], nulls[index], float(observed[index]), result.alpha, title)
+        title = (
+            f"{result.kernels[index]}\nMMD² = {float(observed[index]):.3g}, "
+            f"member p = {float(result.pvalues[index]):.3g}"
+        )
+        _panel(axes[index], nulls[index], float(observed[index]), result.alpha, title, False)
+    handles, _ = axes[0].get_legend_handles_labels()
+    labels = ["permutation null", f"threshold (α = {result.alpha:g})", "observed MMD²"]
+    fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=9)
     fig.suptitle(f"aggregated MMD test: p-value = {pvalue:.4g} ({decision})", fontsize=12)
     return fig
