@@ -66,6 +66,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rss import current_rss_mib, reset_peak_rss  # beside this script
 
 Array = Any
 Runner = Callable[[], Any]
@@ -258,22 +259,6 @@ CASES: dict[str, Case] = {
 
 
 # ------------------------------------------------------------------ child process
-
-
-def current_rss_mib() -> float:
-    """Resident set size now, from ``/proc/self/statm``."""
-    with open("/proc/self/statm") as f:
-        pages = int(f.read().split()[1])
-    return pages * resource.getpagesize() / 2**20
-
-
-def reset_peak_rss() -> None:
-    """Reset this process's peak-RSS counter to its current RSS (Linux ≥ 4.0; best effort)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
 
 
 def maxrss_mib() -> float:

@@ -90,6 +90,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rss import current_rss_mib, reset_peak_rss  # beside this script
+
 THREADS = 2
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
@@ -170,23 +172,6 @@ def median_sigma(x: Any, y: Any, rows: int = 500) -> float:
     dist = np.maximum(sq[:, None] + sq[None, :] - 2.0 * (z @ z.T), 0.0)
     upper = dist[np.triu_indices(z.shape[0], k=1)]
     return float(np.sqrt(np.median(upper)))
-
-
-def current_rss_mib() -> float:
-    """Resident set size now, from ``/proc/self/statm``."""
-    with open("/proc/self/statm") as f:
-        pages = int(f.read().split()[1])
-    return pages * resource.getpagesize() / 2**20
-
-
-def reset_peak_rss() -> bool:
-    """Reset the peak-RSS counter (``VmHWM``) to the current RSS; False where impossible."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        return False
-    return True
 
 
 def peak_rss_mib(reset_worked: bool) -> float:
