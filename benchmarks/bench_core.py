@@ -66,7 +66,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rss import current_rss_mib, reset_peak_rss  # beside this script
+from readings import busy_cpu_seconds, current_rss_mib, reset_peak_rss  # beside this script
 
 Array = Any
 Runner = Callable[[], Any]
@@ -287,16 +287,6 @@ def peak_extra_mib(baseline: float, inherited: bool) -> float:
     hwm = vm_hwm_mib()
     peak = hwm if inherited and hwm is not None else maxrss_mib()
     return peak - baseline
-
-
-def busy_cpu_seconds() -> float | None:
-    """CPU seconds spent busy by the whole machine since boot (``/proc/stat``)."""
-    try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    except OSError:
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in fields[:7])
-    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def own_cpu_seconds() -> float:

@@ -90,7 +90,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rss import current_rss_mib, reset_peak_rss  # beside this script
+from readings import busy_cpu_seconds, current_rss_mib, reset_peak_rss  # beside this script
 
 THREADS = 2
 THREAD_VARIABLES = (
@@ -181,16 +181,6 @@ def peak_rss_mib(reset_worked: bool) -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def busy_cpu_seconds() -> float | None:
-    """CPU seconds the whole machine spent busy since boot (``/proc/stat``)."""
-    try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    except OSError:
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in fields[:7])
-    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def own_cpu_seconds() -> float:

@@ -1,8 +1,10 @@
-"""Resident-memory readings shared by the benchmark scripts (Linux ``/proc``)."""
+"""Machine readings shared by the benchmark scripts: memory and CPU use (Linux ``/proc``)."""
 
 from __future__ import annotations
 
+import os
 import resource
+from pathlib import Path
 
 
 def current_rss_mib() -> float:
@@ -20,3 +22,13 @@ def reset_peak_rss() -> bool:
     except OSError:
         return False
     return True
+
+
+def busy_cpu_seconds() -> float | None:
+    """CPU seconds the whole machine spent busy since boot (``/proc/stat``)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
