@@ -164,8 +164,9 @@ class StreamingMMD:
         ------
         ValueError
             Bad chunks (as :func:`mmd_any.mmd2`), a chunk whose number of
-            features, dtype or library differs from the first one, or (linear)
-            chunks of different lengths.
+            features differs from the first one, or (linear) chunks of
+            different lengths. A chunk of another floating dtype is cast to
+            the first chunk's.
         """
         samples = prepare_samples(x_chunk, y_chunk, check_finite=self.check_finite)
         xp, x, y = samples.xp, samples.x, samples.y
