@@ -97,11 +97,6 @@ class FourierFeatures:
     weights: Array
     shift: Array | None
 
-    @property
-    def n_features(self) -> int:
-        """``D``: two features (cos, sin) per frequency."""
-        return 2 * int(self.frequencies.shape[1])
-
     def feature_sums(self, xp: Any, z: Array) -> Array:
         """``Σ_rows φ(z)`` as a ``(2, L·F)`` array (cos and sin rows), in float64
         where the device has it, computed in row blocks of bounded memory."""
