@@ -9,7 +9,9 @@ Run it with (best in an environment where every peer is installed)::
 
 It is not part of CI (nothing here is collected by pytest). All data are float32,
 ``x ~ N(0, 1)``, ``y ~ N(shift, 1)`` from ``numpy.random.default_rng(0)``; BLAS,
-OpenMP, numba and torch are pinned to 2 threads. Every case runs in a fresh
+OpenMP, numba and torch are pinned to 2 threads, with ``OMP_WAIT_POLICY=PASSIVE``
+(``--omp-wait-policy``): on this shared 2-core machine, with another process busy,
+torch's spinning OpenMP threads made small kernels up to 50× slower. Every case runs in a fresh
 subprocess (this script with a hidden ``--child``) under a timeout; its peak
 extra memory is the resident-set high-water mark (``VmHWM`` after a reset of
 ``/proc/self/clear_refs``, else ``ru_maxrss``) minus the RSS once the inputs
@@ -30,14 +32,18 @@ Sections
     blur=σ, backend="tensorized")`` (half the biased MMD²), alibi-detect's
     ``utils.pytorch.distance.mmd2`` with ``GaussianRBF(σ)`` (unbiased) and
     hyppo's ``MMD(compute_kernel="gaussian", gamma=1/(2σ²)).statistic``
-    (its HSIC-based statistic, scikit-learn kernels in NumPy). Two rows
+    (its HSIC-based statistic, scikit-learn kernels in NumPy; given float64
+    copies made outside the timing, as its numba code fails on float32). Two rows
     compare other kernels: torchmetrics' ``poly_mmd`` (the KID cubic kernel,
     unbiased) against ``mmd_any.mmd2(preset="kid")``, and the seeds'
     broadcast ``get_mmd`` (``seed_baseline.py``, five Gaussians) against
-    ``mmd_any.mmd2(preset="seed")``. Peers whose estimated memory exceeds
-    ``--mem-limit`` GiB are skipped (the seeds' code where its ``(2n)²·d·4``
-    byte broadcast temporary does). A float64 NumPy ``mmd_any`` run of each
-    quantity (n ≤ 16384) checks every value.
+    ``mmd_any.mmd2(preset="seed")``. Peers whose estimated peak memory
+    (calibrated on measured peaks) exceeds ``--mem-limit`` GiB (default 8) are
+    skipped, the seeds' code where its ``(2n)²·d·4`` byte broadcast temporary
+    exceeds 6 GiB; torchmetrics is loaded without torch-fidelity's
+    ``__init__`` where torchvision is missing (as ``tests/golden/make_golden.py``).
+    A float64 NumPy ``mmd_any`` run of each quantity (n ≤ 16384) checks every
+    value.
 
     The machine bound is measured in the same run: the best float32 matmul
     rate ``R_mm`` (a 2048×2048 by 2048×2048 product, NumPy and torch) and exp

@@ -92,16 +92,19 @@ class PooledGram:
         values = _distances.paired(self.xp, self.kernel.metric, a, b)
         return self.kernel.profile(self.xp, values, self.params)
 
-    def group_indicator_t(self) -> Array:
-        """``(G, N)`` matrix whose row g is 1 on the points of sample g."""
+    def sample_weights_t(self, values: list[list[float]]) -> Array:
+        """``(P, N)`` weights, row p holding ``values[p][g]`` on the points of sample g."""
         xp, z = self.xp, self.points
-        index = xp.arange(self.size, device=device(z))
-        rows = []
-        start = 0
-        for size in self.sizes:
-            inside = xp.logical_and(index >= start, index < start + size)
-            rows.append(xp.astype(inside, z.dtype))
-            start += size
+        dev = device(z)
+        rows = [
+            xp.concat(
+                [
+                    xp.full((size,), value, dtype=z.dtype, device=dev)
+                    for size, value in zip(self.sizes, row, strict=True)
+                ]
+            )
+            for row in values
+        ]
         return xp.stack(rows, axis=0)
 
     def quadratic_forms(

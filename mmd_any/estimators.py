@@ -56,15 +56,11 @@ def _quadratic(gram: _gram.PooledGram, n: int, m: int, unbiased: bool, block: in
     """Biased MMD² as one quadratic form ``wᵀKw``, ``w = [1/n …, −1/m …]``;
     the unbiased one as ``uᵀK₀u + γ 1ᵀK₀1`` (:func:`unbiased_coefficients`).
     """
-    xp = gram.xp
-    indicator_t = gram.group_indicator_t()
     if not unbiased:
-        signed = indicator_t[0:1, :] / n - indicator_t[1:2, :] / m
+        signed = gram.sample_weights_t([[1.0 / n, -1.0 / m]])
         return gram.quadratic_forms(signed, block)[0]
     gamma, big_a, big_b = unbiased_coefficients(n, m)
-    rank_one = indicator_t[0:1, :] * math.sqrt(big_a) - indicator_t[1:2, :] * math.sqrt(big_b)
-    ones = indicator_t[0:1, :] + indicator_t[1:2, :]
-    weights_t = xp.concat([rank_one, ones], axis=0)
+    weights_t = gram.sample_weights_t([[math.sqrt(big_a), -math.sqrt(big_b)], [1.0, 1.0]])
     forms = gram.quadratic_forms(weights_t, block, exclude_diagonal=True)
     return forms[0] + gamma * forms[1]
 
