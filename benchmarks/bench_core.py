@@ -66,7 +66,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from readings import busy_cpu_seconds, current_rss_mib, reset_peak_rss  # beside this script
+from readings import (  # beside this script
+    busy_cpu_seconds,
+    cpu_model,
+    current_rss_mib,
+    reset_peak_rss,
+)
 
 Array = Any
 Runner = Callable[[], Any]
@@ -364,17 +369,6 @@ def spawn_case(name: str, n: int, warmup: int, reps: int) -> dict[str, Any]:
     command += ["--n", str(n), "--warmup", str(warmup), "--reps", str(reps)]
     done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def cpu_model() -> str:
-    """The ``model name`` of ``/proc/cpuinfo``, else ``platform.processor()``."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def header_line(results: list[dict[str, Any]], wall: float) -> str:

@@ -96,7 +96,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from readings import busy_cpu_seconds, current_rss_mib, reset_peak_rss  # beside this script
+from readings import (  # beside this script
+    busy_cpu_seconds,
+    cpu_model,
+    current_rss_mib,
+    reset_peak_rss,
+)
 
 THREADS = 2
 THREAD_VARIABLES = (
@@ -757,17 +762,6 @@ def _fmt(value: float | None, spec: str) -> str:
 
 def _ok(result: dict[str, Any] | None) -> bool:
     return result is not None and result.get("status") == "ok"
-
-
-def cpu_model() -> str:
-    """The ``model name`` of ``/proc/cpuinfo``, else ``platform.processor()``."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def versions() -> str:
