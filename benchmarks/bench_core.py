@@ -3,6 +3,7 @@
 Run it with::
 
     python benchmarks/bench_core.py            # add --large, --skip-seed, --markdown FILE
+    python benchmarks/bench_core.py --quick    # n = m = 256, one rep: seconds (the suite runs it)
 
 What is measured
 ----------------
@@ -78,6 +79,7 @@ Runner = Callable[[], Any]
 
 N_SAMPLES = 2048
 N_LARGE = 100_000
+QUICK_N = 256
 DIM = 64
 SHIFT = 0.1
 KERNEL_MUL = 2.0
@@ -500,15 +502,16 @@ def main_parent(args: argparse.Namespace) -> None:
     """Run every case in its own subprocess, then print (and save) the tables."""
     start = time.perf_counter()
     with_torch = importlib.util.find_spec("torch") is not None
-    reference = spawn_case("reference_f64", N_SAMPLES, warmup=0, reps=1)
+    n = args.n
+    reference = spawn_case("reference_f64", n, warmup=0, reps=1)
     names = selected("core", with_torch) + ([] if args.skip_seed else selected("seed", with_torch))
     core = {}
     for name in names:
         reps = args.seed_reps if CASES[name].group == "seed" else args.reps
-        core[name] = spawn_case(name, N_SAMPLES, warmup=1, reps=reps)
+        core[name] = spawn_case(name, n, warmup=1, reps=reps)
     sections: list[Section] = [
         (
-            f"n = m = {N_SAMPLES}, d = {DIM}, float32; median of {args.reps} reps after 1 "
+            f"n = m = {n}, d = {DIM}, float32; median of {args.reps} reps after 1 "
             f"warm-up ({args.seed_reps} for seed_torch); float64 reference MMD² = "
             f"{reference['value']:.10g}; other load = CPUs busy with other processes",
             CORE_HEADERS,
@@ -540,10 +543,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--markdown", metavar="FILE", help="also write the tables as Markdown")
     parser.add_argument("--reps", type=int, default=5, help="timed repetitions (default 5)")
     parser.add_argument("--seed-reps", type=int, default=2, help="for seed_torch (default 2)")
+    parser.add_argument(
+        "--quick", action="store_true", help="n = m = 256, one rep, no --large: seconds"
+    )
     parser.add_argument("--case", choices=sorted(CASES), help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, default=N_SAMPLES, help=argparse.SUPPRESS)
     parser.add_argument("--warmup", type=int, default=1, help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.n, args.reps, args.seed_reps, args.large = QUICK_N, 1, 1, False
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:

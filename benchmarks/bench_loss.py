@@ -3,6 +3,7 @@
 Run it with::
 
     python benchmarks/bench_loss.py            # add --device cuda on a GPU machine
+    python benchmarks/bench_loss.py --quick    # B = 32 and 64, 3 reps: seconds
 
 For each batch size ``B ∈ {64, 256, 1024, 4096}`` (source and target batches of
 ``B`` rows, ``d = 256``, float32, features that require grad) it measures the
@@ -41,11 +42,16 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def _reps(batch: int) -> int:
+QUICK_BATCHES = (32, 64)
+
+
+def _reps(batch: int, quick: bool = False) -> int:
+    if quick:
+        return 3
     return {64: 50, 256: 20, 1024: 5, 4096: 3}.get(batch, 3)
 
 
-def run_case(module: str, mode: str, batch: int, device: str) -> dict[str, Any]:
+def run_case(module: str, mode: str, batch: int, device: str, quick: bool) -> dict[str, Any]:
     """Time one (module, mode, batch) and measure its peak extra memory."""
     torch.manual_seed(0)
     source = torch.randn(batch, DIM, device=device, requires_grad=True)
@@ -68,7 +74,7 @@ def run_case(module: str, mode: str, batch: int, device: str) -> dict[str, Any]:
     value = float(step().detach())  # warm-up; the peak of the first call counts too
     _sync(device)
     times = []
-    for _ in range(_reps(batch)):
+    for _ in range(_reps(batch, quick)):
         start = time.perf_counter()
         step()
         _sync(device)
@@ -88,25 +94,26 @@ def seed_fits(batch: int, device: str) -> bool:
     return need < 20 * 2**30
 
 
-def spawn(module: str, mode: str, batch: int, device: str) -> dict[str, Any]:
+def spawn(module: str, mode: str, batch: int, device: str, quick: bool) -> dict[str, Any]:
     """Run one case in a fresh interpreter so that peak memory is its own."""
     args = [sys.executable, __file__, "--case", module, mode, str(batch), "--device", device]
+    args += ["--quick"] if quick else []
     out = subprocess.run(args, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def table(device: str) -> list[str]:
+def table(device: str, quick: bool) -> list[str]:
     """Rows: batch, mode, both modules' time and memory, and the ratios."""
     head = (
         f"{'batch':>5} {'mode':17} {'mmd_any s':>10} {'seed s':>10} {'speed-up':>9} "
         f"{'mmd_any MiB':>12} {'seed MiB':>10} {'memory ratio':>12}"
     )
     lines = [head, "-" * len(head)]
-    for batch in BATCHES:
+    for batch in QUICK_BATCHES if quick else BATCHES:
         for mode in ("forward", "forward+backward"):
-            ours = spawn("mmd_any", mode, batch, device)
+            ours = spawn("mmd_any", mode, batch, device, quick)
             if seed_fits(batch, device):
-                seed = spawn("seed", mode, batch, device)
+                seed = spawn("seed", mode, batch, device, quick)
                 speed = f"{seed['seconds'] / ours['seconds']:9.1f}x"
                 memory = f"{seed['peak_mib'] / max(ours['peak_mib'], 1.0):11.1f}x"
                 seed_cols = (
@@ -122,23 +129,24 @@ def table(device: str) -> list[str]:
     return lines
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--quick", action="store_true", help="B = 32 and 64, 3 reps")
     parser.add_argument("--markdown", metavar="FILE", help="also write the table to FILE")
     parser.add_argument(
         "--case", nargs=3, metavar=("MODULE", "MODE", "BATCH"), help=argparse.SUPPRESS
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.case:
         module, mode, batch = args.case
-        print(json.dumps(run_case(module, mode, int(batch), args.device)))
+        print(json.dumps(run_case(module, mode, int(batch), args.device, args.quick)))
         return
     print(
         f"MMDLoss, d = {DIM}, float32, device {args.device}, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads; median time, peak extra memory"
     )
-    lines = table(args.device)
+    lines = table(args.device, args.quick)
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as out:
             out.write("```\n" + "\n".join(lines) + "\n```\n")

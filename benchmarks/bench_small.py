@@ -7,6 +7,7 @@ are compared (float32, torch, 2 threads, one Gaussian σ = 11.21, d = 64). Peers
 that are not installed are left out.
 
     python benchmarks/bench_small.py 256 512
+    python benchmarks/bench_small.py --quick     # n = 64, 5 rounds: seconds
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def implementations(x: torch.Tensor, y: torch.Tensor) -> dict[str, Callable[[], 
     return calls
 
 
-def main(sizes: list[int]) -> None:
+def main(sizes: list[int], rounds: int = ROUNDS) -> None:
     warnings.filterwarnings("ignore")
     torch.set_num_threads(2)
     rng = np.random.default_rng(0)
@@ -72,7 +73,7 @@ def main(sizes: list[int]) -> None:
         for call in calls.values():
             for _ in range(5):
                 call()
-        for _ in range(ROUNDS):
+        for _ in range(rounds):
             for name, call in calls.items():
                 start = time.perf_counter()
                 call()
@@ -82,4 +83,7 @@ def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [64, 256, 512])
+    if sys.argv[1:] == ["--quick"]:
+        main([64], rounds=5)
+    else:
+        main([int(a) for a in sys.argv[1:]] or [64, 256, 512])

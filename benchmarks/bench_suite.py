@@ -3,7 +3,7 @@
 Run it with (best in an environment where every peer is installed)::
 
     python benchmarks/bench_suite.py               # everything but the opt-in cases
-    python benchmarks/bench_suite.py --quick       # smoke test: small sizes, 3 runs
+    python benchmarks/bench_suite.py --quick       # smoke test: n = 256, 1 run (the suite runs it)
     python benchmarks/bench_suite.py --markdown --output results.md
     python benchmarks/bench_suite.py --only exact  # or: approx, dask
 
@@ -116,7 +116,7 @@ RESULT_MARK = "@@RESULT "
 HERE = Path(__file__).resolve().parent
 
 EXACT_SIZES = [(512, 64), (2048, 64), (8192, 64), (4096, 512), (16384, 64), (100_000, 64)]
-QUICK_SIZES = [(512, 64), (2048, 64)]
+QUICK_SIZES = [(256, 16)]
 LARGE_N = 100_000
 REFERENCE_MAX_N = 16_384
 EXACT_SHIFT = 0.1
@@ -1087,7 +1087,7 @@ APPROX_HEADERS = [
 def run_approx(rt: Runtime) -> tuple[Table, dict[str, Any]]:
     """RFF and the linear estimator against the exact biased MMD²."""
     args = rt.args
-    n, d = (2048, 64) if args.quick else (8192, 64)
+    n, d = (1024, 16) if args.quick else (8192, 64)
     base = {"kind": "approx", "n": n, "d": d, "budget": args.case_budget}
     reference = spawn(
         rt, {**base, "method": "reference"}, args.timeout, f"approx n={n}: float64 exact"
@@ -1182,8 +1182,8 @@ DASK_HEADERS = [
 def run_dask(rt: Runtime) -> tuple[Table, dict[str, Any]]:
     """Exact and RFF MMD² of lazy Dask arrays on a local 2-process cluster."""
     args = rt.args
-    small, big = (10_000, 100_000) if args.quick else (100_000, 1_000_000)
-    chunk = 2_500 if args.quick else DASK_CHUNK
+    small, big = (2_000, 8_000) if args.quick else (100_000, 1_000_000)
+    chunk = 1_000 if args.quick else DASK_CHUNK
     base = {"kind": "dask", "chunk": chunk, "features": DASK_RFF_FEATURES}
     plan = [("exact", small), ("rff", small), ("rff", big), ("exact", big)]
     results: dict[str, Any] = {}
@@ -1292,7 +1292,7 @@ def main_parent(args: argparse.Namespace) -> None:
     rt = Runtime(args)
     load_start = os.getloadavg()
     if args.quick:
-        args.runs = min(args.runs, 3)
+        args.runs = 1
     sections = [args.only] if args.only else ["exact", "approx", "dask"]
     if args.skip_dask and "dask" in sections:
         sections.remove("dask")
@@ -1325,7 +1325,7 @@ def main_parent(args: argparse.Namespace) -> None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command line; ``--child`` is internal."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes only, 3 runs")
+    parser.add_argument("--quick", action="store_true", help="smoke test: tiny sizes, 1 run")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument("--output", metavar="FILE", help="also write the report to FILE")
     parser.add_argument("--json", metavar="FILE", help="write the raw results as JSON")

@@ -3,6 +3,7 @@
 Run it with::
 
     python benchmarks/bench_two_sample.py [--markdown FILE]
+    python benchmarks/bench_two_sample.py --quick   # n = m = 256 / 64, 100 permutations, 1 run
 
 Peers are measured where importable (a separate environment with
 ``alibi-detect`` and ``hyppo`` installed next to mmd_any; their rows are marked
@@ -54,7 +55,9 @@ def _as(library: str, a: np.ndarray) -> Any:
     return a
 
 
-def _mmd_any(library: str, what: str) -> Callable[[np.ndarray, np.ndarray], float | None]:
+def _mmd_any(
+    library: str, what: str, permutations: int
+) -> Callable[[np.ndarray, np.ndarray], float | None]:
     import mmd_any
 
     def run(x: np.ndarray, y: np.ndarray) -> float | None:
@@ -63,36 +66,54 @@ def _mmd_any(library: str, what: str) -> Callable[[np.ndarray, np.ndarray], floa
             float(mmd_any.mmd2(a, b))
             return None
         options = {"aggregate": True} if what == "aggregated" else {"estimator": what}
-        return mmd_any.mmd_test(a, b, n_permutations=PERMUTATIONS, seed=0, **options).pvalue
+        return mmd_any.mmd_test(a, b, n_permutations=permutations, seed=0, **options).pvalue
 
     return run
 
 
-def _alibi(x: np.ndarray, y: np.ndarray) -> float:
-    from alibi_detect.cd import MMDDrift
+def _alibi(permutations: int) -> Callable[[np.ndarray, np.ndarray], float]:
+    def run(x: np.ndarray, y: np.ndarray) -> float:
+        from alibi_detect.cd import MMDDrift
 
-    detector = MMDDrift(x, backend="pytorch", p_val=0.05, n_permutations=PERMUTATIONS)
-    return float(detector.predict(y)["data"]["p_val"])
+        detector = MMDDrift(x, backend="pytorch", p_val=0.05, n_permutations=permutations)
+        return float(detector.predict(y)["data"]["p_val"])
 
-
-def _hyppo(x: np.ndarray, y: np.ndarray) -> float:
-    from hyppo.ksample import MMD
-
-    return float(MMD().test(x, y, reps=PERMUTATIONS, auto=False).pvalue)
+    return run
 
 
-CASES: dict[str, tuple[int, Callable[..., Any], int]] = {}
-for _lib in ("numpy", "torch"):
-    for _what in ("mmd2", "biased", "unbiased", "aggregated"):
-        CASES[f"mmd_any {_lib} {_what} 2048"] = (2048, _mmd_any(_lib, _what), 3)
-    CASES[f"mmd_any {_lib} biased 512"] = (512, _mmd_any(_lib, "biased"), 3)
-CASES["alibi-detect MMDDrift torch 2048"] = (2048, _alibi, 1)
-CASES["hyppo MMD 512"] = (512, _hyppo, 1)
+def _hyppo(permutations: int) -> Callable[[np.ndarray, np.ndarray], float]:
+    def run(x: np.ndarray, y: np.ndarray) -> float:
+        from hyppo.ksample import MMD
+
+        return float(MMD().test(x, y, reps=permutations, auto=False).pvalue)
+
+    return run
+
+
+#: (large n, small n, permutations, mmd_any runs) of the full and the quick run
+SIZES = {False: (2048, 512, PERMUTATIONS, 3), True: (256, 64, 100, 1)}
 PEER_MODULES = {"alibi-detect": "alibi_detect", "hyppo": "hyppo"}
 
 
-def run_case(name: str) -> dict[str, Any]:
-    n, function, reps = CASES[name]
+def cases(quick: bool) -> dict[str, tuple[int, Callable[..., Any], int]]:
+    """Case name -> (n, function, runs); the names carry n."""
+    big, small, permutations, runs = SIZES[quick]
+    table: dict[str, tuple[int, Callable[..., Any], int]] = {}
+    for lib in ("numpy", "torch"):
+        for what in ("mmd2", "biased", "unbiased", "aggregated"):
+            table[f"mmd_any {lib} {what} {big}"] = (big, _mmd_any(lib, what, permutations), runs)
+        table[f"mmd_any {lib} biased {small}"] = (
+            small,
+            _mmd_any(lib, "biased", permutations),
+            runs,
+        )
+    table[f"alibi-detect MMDDrift torch {big}"] = (big, _alibi(permutations), 1)
+    table[f"hyppo MMD {small}"] = (small, _hyppo(permutations), 1)
+    return table
+
+
+def run_case(name: str, quick: bool) -> dict[str, Any]:
+    n, function, reps = cases(quick)[name]
     x, y = data(n)
     small_x, small_y = data(16)
     function(small_x, small_y)  # warm-up: imports, JIT compilation
@@ -115,16 +136,16 @@ def installed(name: str) -> bool:
     return True
 
 
-def spawn(name: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--case", name], capture_output=True, text=True, check=True
-    )
+def spawn(name: str, quick: bool) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--case", name] + (["--quick"] if quick else [])
+    out = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def report(results: dict[str, dict[str, Any] | None]) -> list[str]:
-    reference = results["mmd_any torch biased 2048"]["seconds"]
-    reference_512 = results["mmd_any torch biased 512"]["seconds"]
+def report(results: dict[str, dict[str, Any] | None], quick: bool) -> list[str]:
+    big, small = SIZES[quick][:2]
+    reference = results[f"mmd_any torch biased {big}"]["seconds"]
+    reference_small = results[f"mmd_any torch biased {small}"]["seconds"]
     head = f"{'case':36} {'seconds':>9} {'x mmd2':>7} {'mmd_any speed-up':>17} {'p-value':>9}"
     lines = [head, "-" * len(head)]
     for name, result in results.items():
@@ -133,31 +154,33 @@ def report(results: dict[str, dict[str, Any] | None]) -> list[str]:
             continue
         seconds = result["seconds"]
         unit = ""
-        if name.startswith("mmd_any") and name.endswith("2048") and "mmd2" not in name:
+        if name.startswith("mmd_any") and name.endswith(f" {big}") and "mmd2" not in name:
             library = name.split()[1]
-            unit = f"{seconds / results[f'mmd_any {library} mmd2 2048']['seconds']:7.1f}"
-        base = reference_512 if name.endswith("512") else reference
+            unit = f"{seconds / results[f'mmd_any {library} mmd2 {big}']['seconds']:7.1f}"
+        base = reference_small if name.endswith(f" {small}") else reference
         speed = f"{seconds / base:16.1f}x"
         pvalue = "-" if result["pvalue"] is None else f"{result['pvalue']:.4g}"
         lines.append(f"{name:36} {seconds:9.3f} {unit:>7} {speed} {pvalue:>9}")
     return lines
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--markdown", metavar="FILE")
+    parser.add_argument("--quick", action="store_true", help="small sizes, 100 permutations")
     parser.add_argument("--case", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.case:
-        print(json.dumps(run_case(args.case)))
+        print(json.dumps(run_case(args.case, args.quick)))
         return
     results = {}
-    for name in CASES:
-        results[name] = spawn(name) if installed(name) else None
+    for name in cases(args.quick):
+        results[name] = spawn(name, args.quick) if installed(name) else None
         print(f"  done: {name}", file=sys.stderr, flush=True)
-    lines = report(results)
+    lines = report(results, args.quick)
+    permutations = SIZES[args.quick][2]
     print(
-        f"{PERMUTATIONS} permutations, d = {DIM}, float32; " + time.strftime("%Y-%m-%d %H:%M UTC")
+        f"{permutations} permutations, d = {DIM}, float32; " + time.strftime("%Y-%m-%d %H:%M UTC")
     )
     print("\n".join(lines))
     if args.markdown:

@@ -150,3 +150,107 @@ def tolerance(dtype: str, kernel: kernels.Kernel, x: Any, y: Any, factor: float 
     """Absolute tolerance for an MMD² computed in ``dtype``, from its eps."""
     scale, conditioning = kernel_scale(kernel, x, y)
     return factor * float(np.finfo(dtype).eps) * scale * (1.0 + conditioning)
+
+
+def eps(dtype: Any) -> float:
+    """Machine epsilon of ``dtype`` (NumPy's name or dtype)."""
+    return float(np.finfo(dtype).eps)
+
+
+def _radial_profile(kernel: kernels.Kernel, sq: np.ndarray, sigma_list: list[float]) -> np.ndarray:
+    """A sq-Euclidean-based kernel as a function of the squared distances ``sq``."""
+    if isinstance(kernel, kernels.Energy):
+        return -np.sqrt(np.maximum(sq, kernel.sq_distance_floor))
+    total = np.zeros_like(sq)
+    for sigma in sigma_list:
+        if isinstance(kernel, kernels.Gaussian):
+            total += np.exp(-sq / (2 * sigma**2))
+        elif isinstance(kernel, kernels.Exponential):
+            total += np.exp(-np.sqrt(np.maximum(sq / sigma**2, kernel.sq_distance_floor)))
+        else:
+            total += (1 + sq / sigma**2) ** -0.5
+    return total
+
+
+def estimator_weights(n: int, m: int, estimator: str) -> np.ndarray:
+    """``|c_ij|``: the absolute coefficient of ``K_ij`` in the MMD² estimator."""
+    if estimator == "unbiased":
+        within_x = np.full((n, n), 1.0 / (n * (n - 1)))
+        within_y = np.full((m, m), 1.0 / (m * (m - 1)))
+        np.fill_diagonal(within_x, 0.0)
+        np.fill_diagonal(within_y, 0.0)
+    else:
+        within_x, within_y = np.full((n, n), 1.0 / n**2), np.full((m, m), 1.0 / m**2)
+    across = np.full((n, m), 1.0 / (n * m))
+    return np.block([[within_x, across], [across.T, within_y]])
+
+
+#: λ of the probabilistic rounding bound ``λ·sqrt(k)·u`` of a length-k dot
+#: product (Higham & Mary, SIAM J. Sci. Comput. 2019): it holds with probability
+#: at least ``1 − 2k·exp(−λ²/2)``, above ``1 − 1e-6`` for λ = 6 and k ≤ 10⁴.
+ROUNDING_LAMBDA = 6.0
+
+
+def matmul_kernel_error(
+    kernel: kernels.Kernel, x: np.ndarray, y: np.ndarray, dtype: Any, estimator: str = "biased"
+) -> float:
+    """Bound on the MMD² error of a peer that forms ``K`` by one matmul in ``dtype``.
+
+    The peers (GeomLoss, alibi-detect, torchmetrics, the seeds) compute
+    ``‖a‖² + ‖b‖² − 2a·b`` (or ``a·b``) of the uncentred data with one matmul. A
+    length-``k`` dot product is off by ``λ·sqrt(k)·u·Σ|a_i b_i|`` (probabilistic
+    bound, :data:`ROUNDING_LAMBDA`; ``u = eps/2``), so each squared distance moves by
+    up to ``δ_ij = λ·sqrt(d + 2)·u·2(‖z_i‖² + ‖z_j‖²)`` and each dot by
+    ``λ·sqrt(d)·u·‖z_i‖‖z_j‖``. The kernel is evaluated here in float64 at the
+    perturbed values and the changes are summed with the estimator's absolute
+    weights (:func:`estimator_weights`); the final rounding of the
+    exp/sqrt/power and of the sums adds ``64·eps·max|k|``. The L1 kernels are
+    computed from coordinate differences by every peer: only that term applies.
+    The diagonal is where this matters: a peer's self-distance is a rounding
+    residue of size ``u·‖z‖²``, not 0, and a square root (energy, exponential)
+    turns it into ``sqrt(u)·‖z‖``.
+    """
+    z = np.concatenate([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
+    z = z.reshape(len(z), -1)
+    d, u = z.shape[1], eps(dtype) / 2
+    norms = (z**2).sum(axis=1)
+    values = kernel_values(kernel, z, z, z, len(x))
+    weights = estimator_weights(len(x), len(z) - len(x), estimator)
+    change = np.zeros_like(values)
+    if kernel.metric in ("sqeuclidean", "euclidean"):
+        sq = pairwise(z, z, "sqeuclidean")
+        delta = ROUNDING_LAMBDA * np.sqrt(d + 2) * u * 2 * (norms[:, None] + norms[None, :])
+        if isinstance(kernel, kernels.Energy):
+            chosen: list[float] = []
+        else:
+            chosen = sigmas(kernel, z, len(x))
+        for moved in (np.maximum(sq - delta, 0.0), sq + delta):
+            change = np.maximum(change, np.abs(_radial_profile(kernel, moved, chosen) - values))
+    elif kernel.metric == "dot":
+        dots = pairwise(z, z, "dot")
+        delta = ROUNDING_LAMBDA * np.sqrt(d) * u * np.sqrt(norms[:, None] * norms[None, :])
+        if isinstance(kernel, kernels.Polynomial):
+            gamma = 1.0 / d if kernel.gamma is None else kernel.gamma
+            for moved in (dots - delta, dots + delta):
+                changed = (gamma * moved + kernel.coef0) ** kernel.degree
+                change = np.maximum(change, np.abs(changed - values))
+        else:
+            change = delta
+    return float((weights * change).sum()) + 64 * eps(dtype) * float(np.abs(values).max())
+
+
+def rff_tolerance(features: Any, x: np.ndarray, y: np.ndarray, dtype: Any) -> float:
+    """Absolute bound on the difference of two ``mmd2_rff`` computations in ``dtype``.
+
+    ``features`` is the drawn :class:`mmd_any.approximate.FourierFeatures` (in
+    float64). A phase ``ω·(z − shift)`` is off by at most ``(d + 1)·eps·Σ|ω_k||z_k|``
+    and cos/sin add ``2·eps``; the ``L·F`` squared mean differences are bounded by
+    4 each and weighted by ``1/F``, so ``|ΔMMD²| ≤ 8·L·δ``; two computations: twice.
+    """
+    z = np.concatenate([x, y]).astype(float)
+    omega = np.asarray(features.frequencies, dtype=float)
+    centred = z - np.asarray(features.shift, dtype=float)
+    weights = np.asarray(features.weights, dtype=float)
+    n_bandwidths = float((weights**2).sum())
+    phase = (z.shape[1] + 1) * eps(dtype) * float((np.abs(centred) @ np.abs(omega)).max())
+    return 2 * 8 * n_bandwidths * (phase + 2 * eps(dtype))

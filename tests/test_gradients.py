@@ -208,10 +208,14 @@ def test_torch_compile_forward_and_backward() -> None:
     yt = torch.asarray(y, dtype=torch.float32)
     eager = loss_fn(xe, yt)
     traced = compiled(xc, yt)
-    assert float(traced.detach()) == pytest.approx(float(eager.detach()), rel=1e-5)
+    # two float32 evaluations of one formula in different operation orders
+    tol = 2 * reference.tolerance("float32", loss_fn.kernel, x, y)
+    assert float(traced.detach()) == pytest.approx(float(eager.detach()), abs=tol)
     eager.backward()
     traced.backward()
-    np.testing.assert_allclose(xc.grad.numpy(), xe.grad.numpy(), rtol=1e-4, atol=1e-7)
+    # the gradient is a sum of n + m kernel-weighted differences, each rounded alike
+    grad_scale = float(np.abs(xe.grad.numpy()).max()) * (len(x) + len(y))
+    np.testing.assert_allclose(xc.grad.numpy(), xe.grad.numpy(), rtol=0, atol=tol * grad_scale)
 
 
 def test_fixed_array_bandwidth_keeps_its_gradient() -> None:

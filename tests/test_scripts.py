@@ -1,0 +1,200 @@
+"""Every script the README names runs, in a configuration of seconds, and prints
+what it should: the examples and each benchmark's ``--quick`` mode.
+
+Each benchmark runs as a user runs it (a subprocess of this interpreter) and its
+table is read back: every row it promises is there, the numbers parse, and the
+values it computes agree with the suite's float64 reference within the float32
+error model of :mod:`tests.reference`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmd_any import kernels
+from mmd_any.bandwidths import MeanSquaredDistance
+
+from . import reference
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+EXAMPLES = ROOT / "examples"
+
+pytestmark = pytest.mark.slow
+
+
+def _run(script: Path, *args: str, timeout: float = 240) -> str:
+    done = subprocess.run(
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def _import(path: Path):
+    """Import a script as a module (its folder on the path, as when it runs)."""
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _rows(text: str, first: str) -> list[list[str]]:
+    """The whitespace-split lines of a table whose first cell starts with ``first``."""
+    return [line.split() for line in text.splitlines() if line.startswith(first)]
+
+
+def test_readme_names_only_scripts_that_exist() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"((?:benchmarks|examples)/\w+\.py)", readme))
+    assert named, "the README names no script"
+    for path in named:
+        assert (ROOT / path).is_file(), path
+
+
+# --------------------------------------------------------------------------- examples
+
+
+def test_quickstart_values_agree_with_the_float64_reference() -> None:
+    quickstart = _import(EXAMPLES / "quickstart.py")
+    scale = 0.05
+    reference_x, same, shifted = quickstart.make_data(scale=scale)
+    rows = quickstart.run(scale=scale)
+    assert [(r.label, r.estimator) for r in rows] == [(c[0], c[2]) for c in quickstart.CASES]
+    assert set(rows[0].values) >= {"numpy", "torch"}
+    for row, (_, kernel, estimator) in zip(rows, quickstart.CASES, strict=True):
+        assert row.agree, row
+        paired = min(len(reference_x), len(same), len(shifted))
+        cut = paired if estimator == "linear" else None
+        for other, column in ((same, 0), (shifted, 1)):
+            x, y = reference_x[:cut], other[:cut]
+            expected = reference.mmd2(x, y, kernel, estimator)
+            numpy_tol = reference.tolerance("float64", kernel, x, y)
+            assert abs(row.values["numpy"][column] - expected) <= numpy_tol, row
+            float32_tol = reference.tolerance("float32", kernel, x, y)
+            for name, values in row.values.items():
+                assert abs(values[column] - expected) <= float32_tol, (name, row)
+
+
+def test_quickstart_prints_one_agreeing_row_per_case(capsys) -> None:
+    quickstart = _import(EXAMPLES / "quickstart.py")
+    quickstart.main(["--scale", "0.05"])
+    out = capsys.readouterr().out
+    assert out.startswith("libraries: numpy")
+    table = [line for line in out.splitlines() if re.search(r"\s(yes|NO)\s", line)]
+    assert len(table) == len(quickstart.CASES)
+    assert all(" yes " in line for line in table), out
+    assert re.search(r"MMD \(the metric\) between reference and shifted: 0\.\d{4}", out)
+
+
+# domain_adaptation.py runs shortened in tests/test_domain_adaptation.py
+
+
+# --------------------------------------------------------------------------- benchmarks
+
+
+def test_bench_core_quick() -> None:
+    core = _import(BENCHMARKS / "bench_core.py")
+    out = _run(BENCHMARKS / "bench_core.py", "--quick")
+    header = re.search(r"n = m = (\d+), d = (\d+).*float64 reference MMD² = ([0-9.e-]+)", out)
+    assert header, out
+    n, d, value64 = int(header[1]), int(header[2]), float(header[3])
+    assert n == core.QUICK_N
+    x, y = core.make_data(n, d)
+    kernel = kernels.Gaussian(MeanSquaredDistance.seed())
+    printed = 5e-10 * value64  # the header prints 10 significant digits
+    assert value64 == pytest.approx(
+        reference.mmd2(x, y, kernel, "biased"),
+        abs=reference.tolerance("float64", kernel, x.astype(float), y.astype(float)) + printed,
+    )
+    rows = {row[0]: row for row in _rows(out, ("mmd_any_", "plain_", "bound_", "seed_"))}
+    assert set(rows) >= {"bound_numpy", "mmd_any_numpy", "plain_numpy"}
+    float32_tol = reference.tolerance("float32", kernel, x.astype(float), y.astype(float))
+    for name in ("mmd_any_numpy", "mmd_any_torch", "plain_numpy", "plain_torch"):
+        if name in rows:
+            seconds, value = float(rows[name][1]), float(rows[name][6])
+            assert seconds > 0
+            assert abs(value - value64) <= float32_tol, (name, value, value64)
+
+
+def test_bench_loss_quick() -> None:
+    pytest.importorskip("torch")
+    loss = _import(BENCHMARKS / "bench_loss.py")
+    out = _run(BENCHMARKS / "bench_loss.py", "--quick")
+    rows = [row for row in _rows(out, " ") if row and row[0].isdigit()]
+    cases = {(int(row[0]), row[1]) for row in rows}
+    assert cases == {
+        (b, mode) for b in loss.QUICK_BATCHES for mode in ("forward", "forward+backward")
+    }
+    half = 0.5e-4  # times are printed with 4 decimals, the ratio with 1
+    for row in rows:
+        ours, seed, speed = float(row[2]), float(row[3]), float(row[4].rstrip("x"))
+        low, high = (seed - half) / (ours + half), (seed + half) / max(ours - half, 1e-12)
+        assert low - 0.05 <= speed <= high + 0.05, row
+
+
+def test_bench_small_quick() -> None:
+    pytest.importorskip("torch")
+    out = _run(BENCHMARKS / "bench_small.py", "--quick")
+    rows = [line.split("|")[1:-1] for line in out.splitlines() if line.startswith("| 64 |")]
+    names = {cells[1].strip() for cells in rows}
+    assert {"mmd_any", "mmd_any check_finite=False", "mmd_any preset='kid'"} <= names
+    assert all(float(cells[2]) > 0 for cells in rows)
+
+
+def test_bench_two_sample_quick() -> None:
+    pytest.importorskip("torch")
+    two_sample = _import(BENCHMARKS / "bench_two_sample.py")
+    big, _small, permutations, _ = two_sample.SIZES[True]
+    out = _run(BENCHMARKS / "bench_two_sample.py", "--quick")
+    assert out.startswith(f"{permutations} permutations")
+    pvalues = {}
+    for line in out.splitlines():
+        match = re.match(r"(mmd_any \w+ \w+ \d+)\s+([0-9.]+).*\s(\S+)$", line)
+        if match:
+            pvalues[match[1]] = None if match[3] == "-" else float(match[3])
+    assert set(pvalues) == {name for name in two_sample.cases(True) if name.startswith("mmd_any")}
+    for name, pvalue in pvalues.items():
+        if pvalue is not None:
+            assert 1 / (1 + permutations) <= pvalue <= 1, name
+    # y is shifted by 0.1 in 64 dimensions: every test at n = 256 rejects
+    for library in ("numpy", "torch"):
+        assert pvalues[f"mmd_any {library} biased {big}"] <= 0.05
+
+
+def test_bench_suite_quick() -> None:
+    pytest.importorskip("torch")
+    out = _run(BENCHMARKS / "bench_suite.py", "--quick", timeout=400)
+    exact = [row for row in _rows(out, "256 ") if "mmd_any" in row[2]]
+    assert len(exact) >= 2, out
+    for row in exact:
+        check = next(cell for cell in row[::-1] if re.fullmatch(r"[0-9.]+e[-+]\d+", cell))
+        # float32 against float64: a few hundred eps for this kernel and data
+        assert float(check) <= 4096 * reference.eps("float32"), row
+    rff = _rows(out, "rff ")
+    assert len(rff) >= 6
+    for row in rff:
+        within = next(cell for cell in row if re.fullmatch(r"\d+/\d+", cell))
+        hits, total = (int(v) for v in within.split("/"))
+        assert hits == total, row
+    dask = [line for line in out.splitlines() if re.match(r"[\d,]+\s+(exact mmd2|mmd2_rff)", line)]
+    computed = [line for line in dask if "not run" not in line]
+    assert len(computed) >= 3, out
+    values = [float(line.split()[-1]) for line in computed]
+    assert all(np.isfinite(values))
+    assert all(v > 0 for v in values)
