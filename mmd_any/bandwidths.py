@@ -235,9 +235,13 @@ def _distinct_pairs(xp: Any, size: int, dev: Any) -> tuple[Array, Array]:
 
 
 def _exact_distance(xp: Any, points: Array, row: Array, col: Array, metric: str) -> Array:
-    """Distance between ``points[row]`` and ``points[col]`` from differences."""
-    pair = xp.take(points, xp.stack([row, col]), axis=0)
-    value = _distances.paired(xp, metric, pair[0:1, :], pair[1:2, :])[0]
+    """Distance between ``points[row]`` and ``points[col]`` from differences.
+
+    ``row`` and ``col`` are 1-element index arrays (never 0-d: indexing with a
+    0-d device array reads it on the host); the result is 0-d.
+    """
+    pair = xp.take(points, xp.concat([row, col]), axis=0)
+    value = xp.reshape(_distances.paired(xp, metric, pair[0:1, :], pair[1:2, :]), ())
     return xp.sqrt(value) if metric == "sqeuclidean" else value
 
 
@@ -263,11 +267,14 @@ def _median_distinct_pairs(xp: Any, points: Array, metric: str, lower_only: bool
     values = xp.where(xp.isnan(values), inf, values)
     order = xp.argsort(values, stable=False)
     n_pairs = rows.shape[0]
-    upper, lower = order[n_pairs // 2], order[(n_pairs - 1) // 2]
-    lower_mid = _exact_distance(xp, points, rows[lower], cols[lower], metric)
+    # 1-element slices of the order, gathered with take: no value leaves the device
+    middle = n_pairs // 2
+    upper, lower = order[middle : middle + 1], order[(n_pairs - 1) // 2 : (n_pairs + 1) // 2]
+    lower_mid = _exact_distance(xp, points, xp.take(rows, lower), xp.take(cols, lower), metric)
     if n_pairs % 2 or lower_only:
         return lower_mid
-    return (lower_mid + _exact_distance(xp, points, rows[upper], cols[upper], metric)) / 2
+    upper_mid = _exact_distance(xp, points, xp.take(rows, upper), xp.take(cols, upper), metric)
+    return (lower_mid + upper_mid) / 2
 
 
 @dataclass(frozen=True)
