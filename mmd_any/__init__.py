@@ -4,7 +4,13 @@ The public functions take NumPy, PyTorch, CuPy, JAX, Dask or array-api-strict
 arrays and return results in the same library, dtype and device.
 """
 
-from . import approximate, bandwidths, kernels, presets
+from . import (
+    _dask,  # noqa: F401 - registers the Dask adapter with the engine
+    approximate,
+    bandwidths,
+    kernels,
+    presets,
+)
 from .approximate import mmd2_rff
 from .estimators import ESTIMATORS, KID, kid, mmd, mmd2
 from .kernels import kernel_matrix

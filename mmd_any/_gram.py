@@ -1,12 +1,20 @@
-"""The Gram engine: tiles, diagonals and group sums of the pooled kernel matrix.
+"""The Gram engine: tiles, quadratic forms and blocks of the pooled kernel matrix.
 
 The pooled sample ``z = [x; y]`` (``N = n + m`` rows) is prepared once: centred
 and augmented for the one-matmul squared distances (the L1 and Euclidean
 distances come from coordinate differences, which centring would only round),
 with its data-driven kernel parameters resolved. Everything the estimators
-need is then a reduction over tiles of ``K(z, z)``; no tile is larger than
-``block × block`` and, since ``K`` is symmetric, only the tiles on and above
-the diagonal are computed.
+need is then a reduction over tiles of ``K(z, z)``, traversed as a
+:class:`mmd_any._plan.Plan` says: one tile when the matrix fits (the training
+loss, every small batch), else tiles on and above the diagonal (``K`` is
+symmetric), an off-diagonal tile standing for its mirror image too.
+
+This is the one engine every consumer uses: :func:`mmd_any.mmd2`,
+:func:`mmd_any.kid`, :func:`mmd_any.kernel_matrix`, the permutation tests and
+the Dask adapter's chunk pairs. It counts its array calls: on an accelerator each
+one is a kernel launch, so the per-tile work is a matmul, the kernel's
+elementwise profile, one weight product and one row-wise dot; partial sums are
+stacked once and added in float64 where the device has it.
 """
 
 from __future__ import annotations
@@ -17,25 +25,16 @@ from typing import Any
 from array_api_compat import device
 
 from . import _distances
-from ._namespace import accumulator_dtype
+from ._devices import is_host
+from ._namespace import accumulator_dtype, stop_gradient
+from ._plan import Plan
 
 Array = Any
 
-#: Default rows per tile; off-diagonal tiles have twice as many columns. A
-#: 256 × 512 float32 tile is 512 KiB: it stays in the L2 cache and is recycled
-#: by the allocator without page faults. Chosen from a sweep of tile shapes at
-#: n = m = 2048, d = 64 on NumPy and torch (2 cores): 256 × 512 was the best
-#: shape on NumPy and within 1.3x of the best on torch.
-DEFAULT_BLOCK = 256
-
-
-def check_block_size(block_size: int | None) -> int:
-    """Validate ``block_size`` (None means :data:`DEFAULT_BLOCK`)."""
-    if block_size is None:
-        return DEFAULT_BLOCK
-    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
-        raise ValueError(f"`block_size` must be a positive integer or None, got {block_size!r}")
-    return block_size
+#: Up to this many pooled points the host too evaluates tiles with the fewest
+#: array calls: each call costs a few µs of dispatch, more than the extra exps
+#: (``benchmarks/bench_launches.py``, CPU small batches).
+HOST_FEWEST_CALLS_POINTS = 64
 
 
 class PooledGram:
@@ -48,19 +47,41 @@ class PooledGram:
     samples : list of arrays
         Samples of equal width and dtype, stacked in this order.
     params : optional
-        Kernel parameters resolved elsewhere (the Dask engine resolves them once
+        Kernel parameters resolved elsewhere (the Dask adapter resolves them once
         for all chunk pairs); by default they are resolved from these samples.
+    host : bool, optional
+        Whether the tiles run on the host CPU (default: from the namespace and
+        device, :func:`mmd_any._devices.is_host`); the kernel prepares its
+        parameters for the fewest flops there (above
+        :data:`HOST_FEWEST_CALLS_POINTS` points), for the fewest array calls
+        elsewhere.
     """
 
-    def __init__(self, xp: Any, kernel: Any, samples: list[Array], params: Any = None) -> None:
+    def __init__(
+        self,
+        xp: Any,
+        kernel: Any,
+        samples: list[Array],
+        params: Any = None,
+        host: bool | None = None,
+    ) -> None:
         self.xp = xp
         self.kernel = kernel
         self.sizes = [int(s.shape[0]) for s in samples]
         z = samples[0] if len(samples) == 1 else xp.concat(samples, axis=0)
         if kernel.metric == "sqeuclidean":
-            z = _distances.center(xp, z)
+            # The kernel is translation invariant, so the gradients of the kernel
+            # values sum to zero over the points and the mean's own derivative
+            # would add exactly nothing: it is a constant for autodiff.
+            z = z - stop_gradient(xp.mean(z, axis=0, keepdims=True))
         self.points = z
         self.params = kernel.parameters(xp, z, self.sizes) if params is None else params
+        host = is_host(xp, device(z)) if host is None else host
+        #: Evaluate tiles with the fewest array calls (stacked kernel terms, summed
+        #: before one product) rather than the fewest flops: always off the host,
+        #: and on the host for small matrices, where the calls cost more than the math.
+        self.fewest_calls = not host or self.size <= HOST_FEWEST_CALLS_POINTS
+        self.prepared = kernel.prepare(xp, self.params, host=not self.fewest_calls, like=z)
         if kernel.metric == "sqeuclidean":
             self._left, self._right = _distances.augment_for_sqeuclidean(xp, z)
 
@@ -69,14 +90,25 @@ class PooledGram:
         """Number of pooled points ``N``."""
         return sum(self.sizes)
 
-    def metric_tile(self, rows: slice, cols: slice) -> Array:
-        """The kernel's metric (squared distance, L1 distance or dot) on a tile."""
+    @property
+    def n_terms(self) -> int:
+        """Number of kernel terms (bandwidths) per tile."""
+        return self.kernel.n_terms(self.prepared)
+
+    def metric_tile(self, rows: slice, cols: slice, diagonal: Array | None = None) -> Array:
+        """The kernel's metric (squared distance, L1 distance or dot) on a tile.
+
+        ``diagonal``: a boolean mask of the tile's diagonal when the tile lies on
+        the diagonal of ``K``; a point's squared distance to itself is then an
+        exact 0, not the matmul's rounding residue ``eps·‖z_i‖²`` (which a narrow
+        bandwidth would turn into ``k(z_i, z_i) < 1``).
+        """
         xp, metric = self.xp, self.kernel.metric
         if metric == "sqeuclidean":
             values = _distances.sqeuclidean_tile(xp, self._left[rows, :], self._right[cols, :])
-            # a point's distance to itself is 0, not the matmul's rounding residue
-            # eps·‖z_i‖², which a narrow bandwidth would turn into k(z_i, z_i) < 1
-            return _distances.zero_diagonal(xp, values) if rows == cols else values
+            if diagonal is not None:
+                values = xp.where(diagonal, 0.0, values)
+            return values
         if metric == "cityblock":
             return _distances.cityblock_tile(xp, self.points[rows, :], self.points[cols, :])
         if metric == "euclidean":
@@ -84,16 +116,27 @@ class PooledGram:
         return _distances.dot_tile(xp, self.points[rows, :], self.points[cols, :])
 
     def tile(self, rows: slice, cols: slice) -> Array:
-        """``K[rows, cols]``."""
-        return self.kernel.profile(self.xp, self.metric_tile(rows, cols), self.params)
+        """``K[rows, cols]`` (exact zero self-distances where rows and cols overlap)."""
+        diagonal = None
+        overlap = rows.start < cols.stop and cols.start < rows.stop
+        if self.kernel.metric == "sqeuclidean" and overlap:
+            diagonal = _overlap_mask(self.xp, rows, cols, device(self.points))
+        return self.kernel.profile(self.xp, self.metric_tile(rows, cols, diagonal), self.prepared)
+
+    def block(self, rows: slice, cols: slice, plan: Plan) -> Array:
+        """``K[rows, cols]`` assembled from row blocks of at most ``plan.rows`` rows."""
+        xp = self.xp
+        starts = range(rows.start, rows.stop, max(1, plan.rows))
+        parts = [self.tile(slice(s, min(rows.stop, s + plan.rows)), cols) for s in starts]
+        return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
 
     def paired(self, a: Array, b: Array) -> Array:
         """``k(a_i, b_i)`` for matching rows of two point sets from :attr:`points`."""
         values = _distances.paired(self.xp, self.kernel.metric, a, b)
-        return self.kernel.profile(self.xp, values, self.params)
+        return self.kernel.profile(self.xp, values, self.prepared)
 
-    def sample_weights_t(self, values: list[list[float]]) -> Array:
-        """``(P, N)`` weights, row p holding ``values[p][g]`` on the points of sample g."""
+    def sample_weights(self, values: tuple[tuple[float, ...], ...]) -> Array:
+        """``(R, N)`` weights on the device, row r holding ``values[r][g]`` on sample g."""
         xp, z = self.xp, self.points
         dev = device(z)
         rows = [
@@ -105,13 +148,12 @@ class PooledGram:
             )
             for row in values
         ]
-        return xp.stack(rows, axis=0)
+        return rows[0][None, :] if len(rows) == 1 else xp.stack(rows, axis=0)
 
     def quadratic_forms(
         self,
         weights_t: Array,
-        block: int,
-        block_cols: int | None = None,
+        plan: Plan,
         *,
         per_term: bool = False,
         exclude_diagonal: bool = False,
@@ -119,20 +161,15 @@ class PooledGram:
     ) -> Array:
         """``w_pᵀ K w_p`` for each row ``w_p`` of a ``(P, N)`` weight matrix.
 
-        Only tiles on and right of the diagonal are computed; an off-diagonal
-        tile stands for its mirror image too, so it counts twice. Each tile is
-        computed once for all P rows: one ``(P, rows) @ K`` product (the fast
-        orientation on every backend) and a row-wise dot with the column
-        weights. Partial sums are accumulated in float64 where the device has
-        it.
+        Each tile is computed once for all P rows: one ``(P, rows) @ K`` product
+        (the fast orientation on every backend) and a row-wise dot with the
+        column weights.
 
         Parameters
         ----------
         weights_t : array, shape (P, N)
-        block : int
-            Rows per tile.
-        block_cols : int, optional
-            Columns per off-diagonal tile (default ``2 * block``).
+        plan : Plan
+            Tile shape; the whole matrix is one tile when ``plan.rows ≥ N``.
         per_term : bool
             Return the forms of each kernel term (bandwidth) separately.
         exclude_diagonal : bool
@@ -146,73 +183,101 @@ class PooledGram:
         Returns
         -------
         array, shape (P,), or (L, P) with ``per_term`` for L kernel terms
+            In float64 where the device has it when several tiles were added;
+            in the data's dtype for a single tile.
         """
         xp = self.xp
-        acc_dtype = accumulator_dtype(xp, weights_t.dtype, device(weights_t))
-        block_cols = 2 * block if block_cols is None else block_cols
         n_points = self.size
-        total = None
-        for r0 in range(0, n_points, block):
-            r1 = min(n_points, r0 + block)
+        dev = device(weights_t)
+        first = min(n_points, plan.rows)
+        needs_eye = exclude_diagonal or self.kernel.metric == "sqeuclidean"
+        eye = _overlap_mask(xp, slice(0, first), slice(0, first), dev) if needs_eye else None
+        if plan.single_tile(n_points):
+            everything = slice(0, n_points)
+            forms = self._tile_forms(
+                weights_t,
+                everything,
+                everything,
+                weights_t,
+                per_term,
+                eye,
+                exclude_diagonal,
+            )
+            if progress is not None:
+                progress(n_points * (n_points + 1) // 2)
+            return forms
+        doubled = 2.0 * weights_t  # an off-diagonal tile stands for its mirror image too
+        parts = []
+        for r0 in range(0, n_points, plan.rows):
+            r1 = min(n_points, r0 + plan.rows)
             rows = slice(r0, r1)
             left = weights_t[:, rows]
-            diagonal_tile = self._tile_forms(
-                left, rows, rows, weights_t, per_term, exclude_diagonal
+            mask = eye if eye is None or r1 - r0 == first else eye[: r1 - r0, : r1 - r0]
+            parts.append(
+                self._tile_forms(left, rows, rows, weights_t, per_term, mask, exclude_diagonal)
             )
-            forms = xp.astype(diagonal_tile, acc_dtype)
-            for c0 in range(r1, n_points, block_cols):
-                cols = slice(c0, min(n_points, c0 + block_cols))
-                step = self._tile_forms(left, rows, cols, weights_t, per_term)
-                forms = forms + 2.0 * xp.astype(step, acc_dtype)
-            total = forms if total is None else total + forms
+            for c0 in range(r1, n_points, plan.cols):
+                cols = slice(c0, min(n_points, c0 + plan.cols))
+                parts.append(self._tile_forms(left, rows, cols, doubled, per_term, None, False))
             if progress is not None:
                 progress((r1 - r0) * (n_points - r0))
-        return total
+        acc_dtype = accumulator_dtype(xp, weights_t.dtype, dev)
+        return xp.sum(xp.astype(xp.stack(parts), acc_dtype), axis=0)
 
-    def cross_forms(self, weights_t: Array, block: int, per_term: bool = False) -> Array:
+    def cross_forms(self, weights_t: Array, plan: Plan, per_term: bool = False) -> Array:
         """``Σ_{i∈first, j∈second} w_p[i] K[i, j] w_p[j]``: the off-diagonal block of a
-        two-sample gram (``sizes = [a, b]``), tile by tile."""
+        two-sample gram (``sizes = [a, b]``), tile by tile, in float64 where available."""
         xp = self.xp
-        acc_dtype = accumulator_dtype(xp, weights_t.dtype, device(weights_t))
         first, n_points = self.sizes[0], self.size
-        total = None
-        for r0 in range(0, first, block):
-            rows = slice(r0, min(first, r0 + block))
+        parts = []
+        for r0 in range(0, first, plan.rows):
+            rows = slice(r0, min(first, r0 + plan.rows))
             left = weights_t[:, rows]
-            for c0 in range(first, n_points, 2 * block):
-                cols = slice(c0, min(n_points, c0 + 2 * block))
-                step = xp.astype(self._tile_forms(left, rows, cols, weights_t, per_term), acc_dtype)
-                total = step if total is None else total + step
-        return total
+            for c0 in range(first, n_points, plan.cols):
+                cols = slice(c0, min(n_points, c0 + plan.cols))
+                parts.append(self._tile_forms(left, rows, cols, weights_t, per_term, None, False))
+        acc_dtype = accumulator_dtype(xp, weights_t.dtype, device(weights_t))
+        return xp.sum(xp.astype(xp.stack(parts), acc_dtype), axis=0)
 
     def _tile_forms(
         self,
         left: Array,
         rows: slice,
         cols: slice,
-        weights_t: Array,
+        right_weights: Array,
         per_term: bool,
-        exclude_diagonal: bool = False,
+        diagonal: Array | None,
+        exclude_diagonal: bool,
     ) -> Array:
+        """``(left @ K[rows, cols]) · right`` row-wise, per term or summed."""
         xp, kernel = self.xp, self.kernel
-        values = self.metric_tile(rows, cols)
-        right = weights_t[:, cols]
+        host = not self.fewest_calls
+        # the excluded diagonal needs no exact zero distance first
+        values = self.metric_tile(rows, cols, None if exclude_diagonal else diagonal)
+        right = right_weights[:, cols]
         if exclude_diagonal:
-            index = xp.arange(values.shape[0], device=device(values))
-            off_diagonal = index[:, None] != index[None, :]
-            zero = xp.zeros_like(values)
-            terms = [
-                xp.where(off_diagonal, term, zero) for term in kernel.terms(xp, values, self.params)
-            ]
-            if not per_term:
-                total = terms[0]
-                for term in terms[1:]:
-                    total = total + term
-                terms = [total]
-            products = [xp.vecdot(xp.matmul(left, term), right, axis=-1) for term in terms]
-            return xp.stack(products) if per_term else products[0]
-        if not per_term:
-            product = kernel.left_times_profile(xp, left, values, self.params)
-            return xp.vecdot(product, right, axis=-1)
-        products = kernel.left_times_terms(xp, left, values, self.params)
-        return xp.stack([xp.vecdot(product, right, axis=-1) for product in products])
+            if per_term:
+                terms = kernel.terms(xp, values, self.prepared)
+                terms = [xp.where(diagonal, 0.0, t) for t in terms]
+                return xp.stack([_rowwise_dot(xp, xp.matmul(left, t), right) for t in terms])
+            tile = xp.where(diagonal, 0.0, kernel.profile(xp, values, self.prepared))
+            return _rowwise_dot(xp, xp.matmul(left, tile), right)
+        if per_term:
+            products = kernel.left_times_terms(xp, left, values, self.prepared, host=host)
+            return xp.stack([_rowwise_dot(xp, product, right) for product in products])
+        product = kernel.left_times_profile(xp, left, values, self.prepared, host=host)
+        return _rowwise_dot(xp, product, right)
+
+
+def _rowwise_dot(xp: Any, a: Array, b: Array) -> Array:
+    """``Σ_j a[p, j] b[p, j]`` for every row p (one matmul for a single row)."""
+    if a.shape[0] == 1:
+        return xp.reshape(xp.matmul(a, xp.matrix_transpose(b)), (1,))
+    return xp.sum(a * b, axis=-1)
+
+
+def _overlap_mask(xp: Any, rows: slice, cols: slice, dev: Any) -> Array:
+    """Boolean ``(rows, cols)`` mask of the entries where the row index equals the column index."""
+    row_index = xp.arange(rows.start, rows.stop, device=dev)
+    col_index = row_index if cols == rows else xp.arange(cols.start, cols.stop, device=dev)
+    return row_index[:, None] == col_index[None, :]

@@ -15,6 +15,7 @@ from array_api_compat import (
     array_namespace,
     device,
     is_array_api_obj,
+    is_cupy_array,
     is_dask_array,
     is_jax_array,
     is_lazy_array,
@@ -229,6 +230,28 @@ def prepare_samples(
 def prepare_single(x: object, *, check_finite: bool = True) -> Samples:
     """Validate one sample (``y`` is ``x``) for functions of a single sample."""
     return prepare_samples(x, x, check_finite=check_finite)
+
+
+def host_floats(values: Array) -> list[float]:
+    """A 1-D array's entries as Python floats, in one device-to-host transfer.
+
+    The one place where a value is read on the host on purpose (the p-values
+    of a test, which the caller asked for as numbers). torch and CuPy copy the
+    whole array once; NumPy, JAX and other DLPack-capable CPU arrays convert
+    directly; anything else falls back to one read per entry.
+    """
+    if is_torch_array(values):
+        return values.detach().cpu().tolist()
+    if is_cupy_array(values):
+        return values.get().tolist()
+    try:
+        return np.asarray(values, dtype=np.float64).tolist()
+    except (TypeError, ValueError, RuntimeError):
+        pass
+    try:
+        return np.from_dlpack(values).astype(np.float64).tolist()
+    except (TypeError, ValueError, RuntimeError, BufferError, AttributeError):
+        return [float(values[i]) for i in range(values.shape[0])]
 
 
 def stop_gradient(a: Array) -> Array:

@@ -33,15 +33,14 @@ from array_api_compat import device
 
 from ._distances import center
 from ._namespace import accumulator_dtype, finalize, prepare_samples
+from ._plan import check_memory_budget, feature_rows
+from ._precision import full_precision
 from .bandwidths import Sigmas
 from .kernels import Gaussian, Kernel, Laplacian, as_kernel
 
 __all__ = ["FourierFeatures", "mmd2_rff", "rff_error_bound"]
 
 Array = Any
-
-#: Largest number of entries of one ``rows × frequencies`` block of features.
-FEATURE_BLOCK_ELEMENTS = 1 << 22
 
 
 def rff_error_bound(n_features: int, n_bandwidths: int = 1, delta: float = 0.05) -> float:
@@ -97,14 +96,16 @@ class FourierFeatures:
     weights: Array
     shift: Array | None
 
-    def feature_sums(self, xp: Any, z: Array) -> Array:
+    def feature_sums(self, xp: Any, z: Array, memory_budget: int | None = None) -> Array:
         """``Σ_rows φ(z)`` as a ``(2, L·F)`` array (cos and sin rows), in float64
-        where the device has it, computed in row blocks of bounded memory."""
+        where the device has it, computed in row blocks the planner sizes
+        (:func:`mmd_any._plan.feature_rows`)."""
         if self.shift is not None:
             z = z - self.shift
         n_freq = int(self.frequencies.shape[1])
         acc = accumulator_dtype(xp, z.dtype, device(z))
-        rows = max(1, FEATURE_BLOCK_ELEMENTS // max(1, n_freq))
+        itemsize = xp.finfo(z.dtype).bits // 8
+        rows = feature_rows(xp, device(z), n_freq, itemsize, memory_budget)
         total = None
         n_rows = z.shape[0]
         for start in range(0, n_rows, rows):
@@ -174,6 +175,7 @@ def mmd2_rff(
     kernel: str | Kernel = "gaussian",
     n_features: int = 1024,
     seed: int | None = None,
+    memory_budget: int | None = None,
     check_finite: bool = True,
 ) -> Array:
     """MMD² approximated with random Fourier features, in O((n + m)·D·d).
@@ -194,6 +196,9 @@ def mmd2_rff(
         evenly over the bandwidths.
     seed : int, optional
         Seed of ``numpy.random.default_rng`` for the frequencies.
+    memory_budget : int, optional
+        Bytes for one block of features on an accelerator (see :func:`mmd2`);
+        host blocks are 4 M entries.
     check_finite : bool
         Raise ``ValueError`` on NaN/inf (see :func:`mmd2`).
 
@@ -226,12 +231,14 @@ def mmd2_rff(
     """
     kernel = as_kernel(kernel)
     _spectral_sampler(kernel)
+    memory_budget = check_memory_budget(memory_budget)
     samples = prepare_samples(x, y, check_finite=check_finite)
     xp = samples.xp
     n, m = samples.x.shape[0], samples.y.shape[0]
-    pooled = xp.concat([samples.x, samples.y], axis=0)
-    features = features_for(xp, kernel, pooled, [n, m], n_features, seed)
-    value = mmd2_from_sums(
-        xp, features.feature_sums(xp, samples.x), n, features.feature_sums(xp, samples.y), m
-    )
+    with full_precision(xp):
+        pooled = xp.concat([samples.x, samples.y], axis=0)
+        features = features_for(xp, kernel, pooled, [n, m], n_features, seed)
+        sums_x = features.feature_sums(xp, samples.x, memory_budget)
+        sums_y = features.feature_sums(xp, samples.y, memory_budget)
+    value = mmd2_from_sums(xp, sums_x, n, sums_y, m)
     return finalize(samples, value)

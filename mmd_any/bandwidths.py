@@ -81,10 +81,13 @@ def _check_scales(scales: Sequence[float], name: str = "scales") -> tuple[float,
 class BandwidthRule:
     """Base class of the bandwidth rules (see the module docstring)."""
 
-    def resolve(self, xp: Any, z: Array, metric: str) -> list[Sigmas]:
-        """Bandwidths for the pooled sample ``z`` (internal; centred for squared distances).
+    def resolve(self, xp: Any, z: Array, metric: str, centred: bool = False) -> list[Sigmas]:
+        """Bandwidths for the pooled sample ``z`` (internal).
 
-        ``metric`` is the kernel's: ``"sqeuclidean"`` or ``"cityblock"``.
+        ``metric`` is the kernel's: ``"sqeuclidean"``, ``"euclidean"`` or
+        ``"cityblock"``; ``centred``: ``z`` is already centred on its mean (the
+        engine centres the pooled sample of squared-distance kernels), which
+        saves the rules a pass.
         """
         raise NotImplementedError
 
@@ -148,7 +151,7 @@ class Fixed(BandwidthRule):
             return len(self.values)
         return 1 if self.values.ndim == 0 else int(self.values.shape[0])
 
-    def resolve(self, xp: Any, z: Array, metric: str) -> list[Sigmas]:
+    def resolve(self, xp: Any, z: Array, metric: str, centred: bool = False) -> list[Sigmas]:
         if isinstance(self.values, tuple):
             return [Sigmas(1.0, self.values)]
         values = xp.astype(self.values, z.dtype)
@@ -180,21 +183,26 @@ def _namespace_all_positive(values: Array) -> Array:
     return xp.all(xp.logical_and(values > 0, xp.isfinite(values)))
 
 
-def _mean_sq_distance(xp: Any, z: Array, include_diagonal: bool = False) -> Array:
+def _mean_sq_distance(
+    xp: Any, z: Array, include_diagonal: bool = False, centred: bool = False
+) -> Array:
     """Mean of ``‖z_i − z_j‖²`` over ``i ≠ j`` (over all i, j with
     ``include_diagonal``), in O(N·d): ``2 N/(N−1) · mean ‖z_i − z̄‖²``."""
     n_points = z.shape[0]
-    centred = _distances.center(xp, z)
-    total = 2.0 * xp.sum(centred * centred)
-    return total / n_points if include_diagonal else total / (n_points - 1)
+    deviations = z if centred else _distances.center(xp, z)
+    pairs = n_points if include_diagonal else n_points - 1
+    return xp.sum(deviations * deviations) * (2.0 / pairs)
 
 
-def _positive_or_fallback(xp: Any, base: Array, z: Array) -> Array:
+def _one_where_zero(xp: Any, value: Array) -> Array:
+    """``value``, or 1 where it is 0."""
+    return xp.where(value > 0, value, 1.0)
+
+
+def _positive_or_fallback(xp: Any, base: Array, z: Array, centred: bool = False) -> Array:
     """Replace a zero data-driven bandwidth by the RMS distance, then by 1."""
-    rms = xp.sqrt(_mean_sq_distance(xp, z))
-    one = xp.ones_like(base)
-    fallback = xp.where(rms > 0, rms, one)
-    return xp.where(base > 0, base, fallback)
+    rms = xp.sqrt(_mean_sq_distance(xp, z, centred=centred))
+    return xp.where(base > 0, base, _one_where_zero(xp, rms))
 
 
 def _subsample(xp: Any, z: Array, max_samples: int | None, seed: int) -> Array:
@@ -321,11 +329,11 @@ class Median(BandwidthRule):
     def count(self) -> int:
         return len(self.scales)
 
-    def resolve(self, xp: Any, z: Array, metric: str) -> list[Sigmas]:
+    def resolve(self, xp: Any, z: Array, metric: str, centred: bool = False) -> list[Sigmas]:
         z = stop_gradient(z) if self.detach else z
         points = one_block(_subsample(xp, z, self.max_samples, self.seed))
         median = _median_distinct_pairs(xp, points, metric, lower_only=self.lower)
-        return [Sigmas(_positive_or_fallback(xp, median, z), self.scales)]
+        return [Sigmas(_positive_or_fallback(xp, median, z, centred), self.scales)]
 
 
 def _check_sample(sample: str) -> None:
@@ -380,10 +388,11 @@ class MeanSquaredDistance(BandwidthRule):
     def count(self) -> int:
         return len(self.scales)
 
-    def resolve(self, xp: Any, z: Array, metric: str) -> list[Sigmas]:
+    def resolve(self, xp: Any, z: Array, metric: str, centred: bool = False) -> list[Sigmas]:
         z = stop_gradient(z) if self.detach else z
-        base = xp.sqrt(_mean_sq_distance(xp, z, self.include_diagonal) / 2.0)
-        return [Sigmas(_positive_or_fallback(xp, base, z), self.scales)]
+        # 2·base² = mean squared distance; base is 0 only if the RMS distance is too
+        base = xp.sqrt(_mean_sq_distance(xp, z, self.include_diagonal, centred) * 0.5)
+        return [Sigmas(_one_where_zero(xp, base), self.scales)]
 
 
 _NAMED_RULES: dict[str, Callable[[], BandwidthRule]] = {

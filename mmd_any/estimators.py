@@ -12,16 +12,17 @@ matrix and ``T_a = Σ_{i∈a} k(a_i, a_i)`` its diagonal sums:
 
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
 
 import numpy as np
-from array_api_compat import array_namespace, device, is_dask_array
+from array_api_compat import array_namespace, device
 
-from . import _dask, _gram
+from . import _gram, _plan
+from ._algebra import QuadraticStatistic, quadratic_statistic, unbiased_coefficients
 from ._namespace import Samples, accumulator_dtype, as_0d, finalize, prepare_samples
+from ._precision import full_precision
+from ._registry import adapter_for, resolve_preset
 from .kernels import Kernel, Polynomial, as_kernel
-from .presets import Preset, as_preset
 
 __all__ = ["ESTIMATORS", "KID", "kid", "mmd", "mmd2", "unbiased_coefficients"]
 
@@ -37,32 +38,37 @@ def _check_estimator(estimator: str) -> int:
     return ESTIMATORS[estimator]
 
 
-def unbiased_coefficients(n: int, m: int) -> tuple[float, float, float]:
-    """``γ, A, B`` with which the U-statistic is one quadratic form plus constants.
-
-    The U-statistic is ``Σ_{i≠j} c_ij K_ij`` with ``c_ij = a = 1/(n(n−1))`` within
-    ``x``, ``b = 1/(m(m−1))`` within ``y`` and ``−1/(nm)`` across. Writing
-    ``c_ij = γ + u_i u_j`` with ``u = √A`` on ``x`` and ``−√B`` on ``y`` needs
-    ``γ + A = a``, ``γ + B = b`` and ``γ − √(AB) = −1/(nm)``, solved by
-    ``γ = (ab − 1/(nm)²) / (a + b + 2/(nm))``. Then, with ``K₀`` the kernel
-    matrix with its diagonal set to 0, ``U = uᵀK₀u + γ 1ᵀK₀1``.
-    """
-    a, b, cross = 1.0 / (n * (n - 1)), 1.0 / (m * (m - 1)), 1.0 / (n * m)
-    gamma = (a * b - cross**2) / (a + b + 2 * cross)
-    return gamma, a - gamma, b - gamma
+def itemsize(xp: Any, dtype: Any) -> int:
+    """Bytes per element of a floating dtype."""
+    return xp.finfo(dtype).bits // 8
 
 
-def _quadratic(gram: _gram.PooledGram, n: int, m: int, unbiased: bool, block: int) -> Array:
-    """Biased MMD² as one quadratic form ``wᵀKw``, ``w = [1/n …, −1/m …]``;
-    the unbiased one as ``uᵀK₀u + γ 1ᵀK₀1`` (:func:`unbiased_coefficients`).
-    """
-    if not unbiased:
-        signed = gram.sample_weights_t([[1.0 / n, -1.0 / m]])
-        return gram.quadratic_forms(signed, block)[0]
-    gamma, big_a, big_b = unbiased_coefficients(n, m)
-    weights_t = gram.sample_weights_t([[math.sqrt(big_a), -math.sqrt(big_b)], [1.0, 1.0]])
-    forms = gram.quadratic_forms(weights_t, block, exclude_diagonal=True)
-    return forms[0] + gamma * forms[1]
+def plan_for(
+    samples: Samples,
+    n_points: int,
+    weight_rows: int,
+    memory_budget: int | None,
+    block_size: int | None,
+    terms: int = 1,
+) -> _plan.Plan:
+    """The engine's plan for these samples (:func:`mmd_any._plan.make_plan`)."""
+    return _plan.make_plan(
+        samples.xp,
+        device(samples.x),
+        n_points,
+        itemsize(samples.xp, samples.dtype),
+        weight_rows=weight_rows,
+        terms=terms,
+        memory_budget=memory_budget,
+        block_size=block_size,
+    )
+
+
+def quadratic(gram: _gram.PooledGram, statistic: QuadraticStatistic, plan: _plan.Plan) -> Array:
+    """A quadratic statistic (biased or unbiased MMD²) from the engine's forms."""
+    weights_t = gram.sample_weights(statistic.values)
+    forms = gram.quadratic_forms(weights_t, plan, exclude_diagonal=statistic.exclude_diagonal)
+    return statistic.combine(gram.xp, forms)
 
 
 def _linear(gram: _gram.PooledGram, n: int) -> Array:
@@ -73,6 +79,29 @@ def _linear(gram: _gram.PooledGram, n: int) -> Array:
     y1, y2 = points[n : n + 2 * half : 2, :], points[n + 1 : n + 2 * half : 2, :]
     h = gram.paired(x1, x2) + gram.paired(y1, y2) - gram.paired(x1, y2) - gram.paired(x2, y1)
     return xp.mean(xp.astype(h, accumulator_dtype(xp, h.dtype, device(h))))
+
+
+def _estimate(
+    samples: Samples,
+    kernel: Kernel,
+    estimator: str,
+    memory_budget: int | None,
+    block_size: int | None,
+) -> Array:
+    """The estimator's value through the engine (or a registered adapter)."""
+    n, m = samples.x.shape[0], samples.y.shape[0]
+    if estimator == "linear":
+        return _linear(_gram.PooledGram(samples.xp, kernel, [samples.x, samples.y]), n)
+    statistic = quadratic_statistic(n, m, estimator)
+    adapter = adapter_for(samples.x)
+    if adapter is not None:
+        forms = adapter.quadratic_forms(
+            samples.xp, kernel, samples.x, samples.y, statistic, block_size
+        )
+        return statistic.combine(samples.xp, forms)
+    gram = _gram.PooledGram(samples.xp, kernel, [samples.x, samples.y])
+    plan = plan_for(samples, n + m, statistic.n_rows, memory_budget, block_size, gram.n_terms)
+    return quadratic(gram, statistic, plan)
 
 
 def _validate(x: Array, y: Array, estimator: str, check_finite: bool) -> Samples:
@@ -87,11 +116,11 @@ def _validate(x: Array, y: Array, estimator: str, check_finite: bool) -> Samples
 
 
 def _resolve_preset(
-    kernel: str | Kernel | None, estimator: str | None, preset: str | Preset | None
-) -> tuple[Kernel, str, Preset | None]:
+    kernel: str | Kernel | None, estimator: str | None, preset: Any
+) -> tuple[Kernel, str, Any]:
     if preset is None:
         return as_kernel("gaussian" if kernel is None else kernel), estimator or "biased", None
-    preset = as_preset(preset)
+    preset = resolve_preset(preset)
     if kernel is not None or estimator is not None:
         raise ValueError(
             f"`preset` {preset.name!r} fixes the kernel and the estimator; pass either "
@@ -106,8 +135,9 @@ def mmd2(
     *,
     kernel: str | Kernel | None = None,
     estimator: str | None = None,
-    preset: str | Preset | None = None,
+    preset: Any = None,
     block_size: int | None = None,
+    memory_budget: int | None = None,
     check_finite: bool = True,
 ) -> Array:
     """Squared maximum mean discrepancy between two samples.
@@ -135,9 +165,18 @@ def mmd2(
         bandwidth, estimator and scaling reproduce that library's number.
         Excludes ``kernel`` and ``estimator``.
     block_size : int, optional
-        Rows per tile of the kernel matrix (default 256); off-diagonal tiles
-        have ``2 * block_size`` columns. Extra memory is O(block_size²) plus
-        O((n + m)·d); the value is independent of it up to rounding.
+        Expert override of the rows per tile of the kernel matrix
+        (off-diagonal tiles have ``2 * block_size`` columns). Default: the
+        planner's choice (:mod:`mmd_any._plan`): one tile up to 1024 pooled
+        points and 256-row tiles above on the host CPU; on accelerators and
+        JAX the largest tiles within ``memory_budget``. The value is
+        independent of the tiling up to rounding.
+    memory_budget : int, optional
+        Bytes the kernel tiles may take (accelerators and JAX; on the host
+        tiles are cache-sized). Default: a quarter of the device's free
+        memory where the library reports it (torch CUDA, CuPy, JAX GPU),
+        else 1 GiB. Extra memory is O(tile) plus O((n + m)·d); the Gram
+        matrix is never built beyond a tile.
     check_finite : bool
         Raise ``ValueError`` on NaN/inf. This costs one reduction read on the
         host; pass False in training loops. For lazy arrays (Dask, traced JAX)
@@ -171,7 +210,8 @@ def mmd2(
     >>> kid = mmd_any.mmd2(x, y, preset="kid")  # torchmetrics' KID on one subset
     """
     kernel, estimator, chosen = _resolve_preset(kernel, estimator, preset)
-    block = _gram.check_block_size(block_size)
+    block_size = _plan.check_block_size(block_size)
+    memory_budget = _plan.check_memory_budget(memory_budget)
     samples = _validate(x, y, estimator, check_finite)
     n, m = samples.x.shape[0], samples.y.shape[0]
     if chosen is not None and chosen.equal_sizes and n != m:
@@ -179,16 +219,8 @@ def mmd2(
             f"preset {chosen.name!r} is defined for samples of equal size only, "
             f"got {n} and {m} rows"
         )
-    if estimator != "linear" and is_dask_array(samples.x):
-        value = _dask.quadratic(
-            samples.xp, kernel, samples.x, samples.y, estimator == "unbiased", block
-        )
-    else:
-        gram = _gram.PooledGram(samples.xp, kernel, [samples.x, samples.y])
-        if estimator == "linear":
-            value = _linear(gram, n)
-        else:
-            value = _quadratic(gram, n, m, estimator == "unbiased", block)
+    with full_precision(samples.xp):
+        value = _estimate(samples, kernel, estimator, memory_budget, block_size)
     if chosen is not None:
         value = value * chosen.scale + chosen.offset(n, m)
     return finalize(samples, value)
@@ -200,6 +232,7 @@ def mmd(
     *,
     kernel: str | Kernel = "gaussian",
     block_size: int | None = None,
+    memory_budget: int | None = None,
     check_finite: bool = True,
 ) -> Array:
     """Maximum mean discrepancy: ``sqrt(max(biased MMD², 0))``, a metric.
@@ -214,7 +247,14 @@ def mmd(
     >>> float(mmd_any.mmd(np.zeros((3, 2)), np.zeros((4, 2))))
     0.0
     """
-    squared = mmd2(x, y, kernel=kernel, block_size=block_size, check_finite=check_finite)
+    squared = mmd2(
+        x,
+        y,
+        kernel=kernel,
+        block_size=block_size,
+        memory_budget=memory_budget,
+        check_finite=check_finite,
+    )
     xp = array_namespace(squared)
     return as_0d(xp, xp.sqrt(xp.maximum(squared, xp.zeros_like(squared))))
 
@@ -243,6 +283,7 @@ def kid(
     gamma: float | None = None,
     coef0: float = 1.0,
     block_size: int | None = None,
+    memory_budget: int | None = None,
     check_finite: bool = True,
 ) -> KID:
     """Kernel Inception Distance (Bińkowski et al., 2018) as torchmetrics computes it.
@@ -268,7 +309,7 @@ def kid(
         indices are drawn on the host and moved to the device once).
     degree, gamma, coef0 : int, float or None, float
         The polynomial kernel (defaults: 3, ``1/d``, 1).
-    block_size, check_finite
+    block_size, memory_budget, check_finite
         As for :func:`mmd2`.
 
     Returns
@@ -289,7 +330,8 @@ def kid(
     subsets = _check_positive_int(subsets, "subsets")
     subset_size = _check_positive_int(subset_size, "subset_size")
     kernel = Polynomial(degree=degree, gamma=gamma, coef0=coef0)
-    block = _gram.check_block_size(block_size)
+    block_size = _plan.check_block_size(block_size)
+    memory_budget = _plan.check_memory_budget(memory_budget)
     samples = prepare_samples(x, y, check_finite=check_finite, min_size=2)
     xp = samples.xp
     n, m = samples.x.shape[0], samples.y.shape[0]
@@ -304,12 +346,16 @@ def kid(
         rows[k, 0] = rng.choice(n, subset_size, replace=False)
         rows[k, 1] = rng.choice(m, subset_size, replace=False)
     rows_on_device = xp.asarray(rows, device=device(samples.x))
+    statistic = quadratic_statistic(subset_size, subset_size, "unbiased")
+    plan = plan_for(samples, 2 * subset_size, statistic.n_rows, memory_budget, block_size)
+    acc_dtype = accumulator_dtype(xp, samples.dtype, device(samples.x))
     values = []
-    for k in range(subsets):
-        x_sub = xp.take(samples.x, rows_on_device[k, 0, :], axis=0)
-        y_sub = xp.take(samples.y, rows_on_device[k, 1, :], axis=0)
-        gram = _gram.PooledGram(xp, kernel, [x_sub, y_sub])
-        values.append(_quadratic(gram, subset_size, subset_size, True, block))
+    with full_precision(xp):
+        for k in range(subsets):
+            x_sub = xp.take(samples.x, rows_on_device[k, 0, :], axis=0)
+            y_sub = xp.take(samples.y, rows_on_device[k, 1, :], axis=0)
+            gram = _gram.PooledGram(xp, kernel, [x_sub, y_sub])
+            values.append(xp.astype(quadratic(gram, statistic, plan), acc_dtype))
     stacked = xp.stack(values)
     mean = xp.mean(stacked)
     std = xp.sqrt(xp.mean((stacked - mean) ** 2))

@@ -31,8 +31,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from . import _gram
+from array_api_compat import device
+
+from . import _gram, _plan
 from ._namespace import prepare_samples, prepare_single
+from ._precision import full_precision
 from .bandwidths import BandwidthRule, Sigmas, as_bandwidth
 
 __all__ = [
@@ -58,14 +61,21 @@ FEW_ROWS = 4
 #: ``2^9`` ulps of relative error, below the test tolerances of every dtype.
 MAX_LADDER_DOUBLINGS = 8
 
+#: Ratios within this relative distance of ``start · 2^j`` join its chain: the
+#: exponent then differs by at most 4 float64 ulps, below every dtype's rounding.
+LADDER_RTOL = 8 * 2.0**-53
+
 
 class Kernel:
     """Base class of the kernels.
 
     Subclasses define ``metric`` (``"sqeuclidean"``, ``"cityblock"``, ``"euclidean"`` or
     ``"dot"``), ``name``, :meth:`parameters` (data-driven values, resolved
-    once per call from the pooled sample) and :meth:`profile` (the kernel as
-    an elementwise function of the metric).
+    once per call from the pooled sample), :meth:`prepare` (those values in
+    the form the tiles use, computed once per call, not once per tile) and
+    :meth:`profile` (the kernel as an elementwise function of the metric).
+    ``terms``, ``n_terms``, ``profile`` and the products take prepared
+    parameters.
     """
 
     name: ClassVar[str]
@@ -83,6 +93,15 @@ class Kernel:
         """
         return None
 
+    def prepare(self, xp: Any, params: Any, host: bool = True, like: Array | None = None) -> Any:
+        """The parameters as the tile functions use them (default: unchanged).
+
+        ``host``: the tiles run on the host CPU (fewest flops) rather than on an
+        accelerator (fewest array calls); ``like``: an array of the data's dtype
+        and device, for constants built there.
+        """
+        return params
+
     def terms(self, xp: Any, values: Array, params: Any) -> Iterator[Array]:
         """The summands of the kernel (one per bandwidth) on a tile of metric values."""
         yield self.profile(xp, values, params)
@@ -93,22 +112,30 @@ class Kernel:
 
     def profile(self, xp: Any, values: Array, params: Any) -> Array:
         """Kernel values from a tile of metric values (elementwise)."""
+        if isinstance(params, list) and len(params) == 1 and isinstance(params[0], StackedExp):
+            stacked = params[0]
+            return xp.sum(xp.exp(values[None, ...] * stacked.coefficients[:, None, None]), axis=0)
         total = None
         for term in self.terms(xp, values, params):
             total = term if total is None else total + term
         return total
 
-    def left_times_profile(self, xp: Any, left: Array, values: Array, params: Any) -> Array:
+    def left_times_profile(
+        self, xp: Any, left: Array, values: Array, params: Any, host: bool = True
+    ) -> Array:
         """``left @ profile(values)``.
 
-        For a few rows of ``left`` (the MMD's weight vectors) the product is
-        taken term by term, which reads each term once instead of adding full
-        tiles; for many rows (permutations) the terms are summed first so that
-        there is a single large matmul.
+        On the host, for a few rows of ``left`` (the MMD's weight vectors) the
+        product is taken term by term, which reads each term once instead of
+        adding full tiles; for many rows (permutations) the terms are summed
+        first so that there is a single large matmul, and subnormal kernel
+        values are flushed (see :func:`_flush_subnormal`). Elsewhere (``host``
+        False) the terms are always summed first: the fewest array calls.
         """
         if left.shape[0] > FEW_ROWS:
-            return xp.matmul(left, _flush_subnormal(xp, self.profile(xp, values, params)))
-        if self.n_terms(params) == 1:
+            profile = self.profile(xp, values, params)
+            return xp.matmul(left, _flush_subnormal(xp, profile) if host else profile)
+        if not host or self.n_terms(params) == 1:
             return xp.matmul(left, self.profile(xp, values, params))
         total = None
         for term in self.terms(xp, values, params):
@@ -116,9 +143,11 @@ class Kernel:
             total = product if total is None else total + product
         return total
 
-    def left_times_terms(self, xp: Any, left: Array, values: Array, params: Any) -> list[Array]:
+    def left_times_terms(
+        self, xp: Any, left: Array, values: Array, params: Any, host: bool = True
+    ) -> list[Array]:
         """``[left @ term for term in terms(values)]``: one product per bandwidth."""
-        flush = left.shape[0] > FEW_ROWS
+        flush = host and left.shape[0] > FEW_ROWS
         return [
             xp.matmul(left, _flush_subnormal(xp, term) if flush else term)
             for term in self.terms(xp, values, params)
@@ -150,31 +179,107 @@ def _ladder_chains(ratios: Sequence[float]) -> list[tuple[float, list[int]]]:
     chains: list[tuple[float, list[int]]] = []
     for ratio in sorted(ratios):
         for start, multipliers in chains:
-            quotient = ratio / start
-            mantissa, exponent = math.frexp(quotient)
-            if mantissa == 0.5 and exponent - 1 <= MAX_LADDER_DOUBLINGS:
-                multipliers.append(2 ** (exponent - 1))
+            # a power of two up to the rounding of the ratios themselves (the
+            # seeds' σ = sqrt(2^k) squares back to 2^k only within an ulp)
+            doublings = round(math.log2(ratio / start))
+            exact = start * 2.0**doublings
+            if 0 <= doublings <= MAX_LADDER_DOUBLINGS and abs(ratio - exact) <= LADDER_RTOL * exact:
+                multipliers.append(2**doublings)
                 break
         else:
             chains.append((ratio, [1]))
     return chains
 
 
-def exp_terms(
-    xp: Any, values: Array, groups: list[Sigmas], power: int, const: float
-) -> Iterator[Array]:
-    """``exp(−values · const / σ_k^power)`` for each k, one exp per ladder chain."""
+@dataclass(frozen=True)
+class ExpChain:
+    """``exp(values · coefficient)^multiplier`` for each multiplier (internal)."""
+
+    coefficient: float | Array
+    multipliers: tuple[int, ...]
+
+
+def exp_chains(xp: Any, groups: list[Sigmas], power: int, const: float) -> list[ExpChain]:
+    """The ladder chains of ``exp(−values · const / σ_k^power)``, coefficients resolved
+    once (a device bandwidth costs one array operation per chain here, none per tile)."""
+    chains = []
     for group in groups:
-        factor = const / group.base**power
         ratios = [1.0 / scale**power for scale in group.scales]
+        inverse = group.base ** (-power)  # one operation on a device bandwidth
         for start, multipliers in _ladder_chains(ratios):
-            current = xp.exp(values * (-(factor * start)))
-            reached = 1
-            for multiplier in multipliers:
-                while reached < multiplier:
-                    current = current * current
-                    reached *= 2
-                yield current
+            chains.append(ExpChain(inverse * (-(const * start)), tuple(multipliers)))
+    return chains
+
+
+def chain_terms(xp: Any, values: Array, chains: list[Any]) -> Iterator[Array]:
+    """The terms of :func:`exp_chains` (one exp per chain, then repeated squaring)
+    or of a :class:`StackedExp` (one broadcast exp)."""
+    for chain in chains:
+        if isinstance(chain, StackedExp):
+            stacked = xp.exp(values[None, ...] * chain.coefficients[:, None, None])
+            yield from (stacked[k, ...] for k in range(chain.count))
+            continue
+        current = xp.exp(values * chain.coefficient)
+        reached = 1
+        for multiplier in chain.multipliers:
+            while reached < multiplier:
+                current = current * current
+                reached *= 2
+            yield current
+
+
+@dataclass(frozen=True)
+class StackedExp:
+    """``exp(values · c_k)`` for a ``(count,)`` device array of coefficients (internal).
+
+    The accelerator form of a multi-bandwidth exp kernel: one broadcast multiply,
+    one exp and one sum over ``(count, rows, cols)``, three array calls forward
+    and three backward, where the ladder's exp and squarings take ``2 + 2L``
+    forward and ``4L`` backward. More exps and memory, far fewer launches.
+    """
+
+    coefficients: Array
+    count: int
+
+
+#: Geometric coefficient ladders are detected up to this many ulps.
+GEOMETRIC_RTOL = 16 * 2.0**-52
+
+
+def _device_constants(xp: Any, values: list[float], like: Array) -> Array:
+    """``values`` as a device array of ``like``'s dtype, built on the device (no copy
+    from the host): ``first · ratio^k`` for a geometric list, else one fill each."""
+    dev, dtype = device(like), like.dtype
+    ratio = values[1] / values[0]
+    if all(abs(v - values[0] * ratio**k) <= GEOMETRIC_RTOL * abs(v) for k, v in enumerate(values)):
+        powers = ratio ** xp.arange(len(values), dtype=dtype, device=dev)
+        return powers * values[0]
+    return xp.concat([xp.full((1,), v, dtype=dtype, device=dev) for v in values])
+
+
+def exp_prepared(
+    xp: Any, groups: list[Sigmas], power: int, const: float, host: bool, like: Array | None
+) -> list[Any]:
+    """Prepared parameters of ``Σ_k exp(−values · const / σ_k^power)``: ladder chains on
+    the host (fewest exps), one :class:`StackedExp` per bandwidth group elsewhere."""
+    if host or like is None:
+        return exp_chains(xp, groups, power, const)
+    prepared: list[Any] = []
+    for group in groups:
+        if len(group.scales) == 1:
+            prepared.extend(exp_chains(xp, [group], power, const))
+            continue
+        constants = [-const / scale**power for scale in group.scales]
+        inverse = group.base ** (-power)
+        coefficients = _device_constants(xp, constants, like) * inverse
+        prepared.append(StackedExp(coefficients, len(constants)))
+    return prepared
+
+
+def _count_terms(params: list[Any]) -> int:
+    """Number of terms of prepared radial parameters (chains, stacks or bandwidth groups)."""
+    counts = {ExpChain: lambda p: len(p.multipliers), StackedExp: lambda p: p.count}
+    return sum(counts.get(type(p), lambda p: len(p.scales))(p) for p in params)
 
 
 @dataclass(frozen=True)
@@ -191,10 +296,13 @@ class _Radial(Kernel):
         return self._rule
 
     def parameters(self, xp: Any, z: Array, sizes: Sequence[int] | None = None) -> list[Sigmas]:
-        return self._rule.resolve(xp, self._rule.data(z, sizes), self.metric)
+        data = self._rule.data(z, sizes)
+        # the engine centres the pooled sample of the squared-distance kernels
+        centred = self.metric == "sqeuclidean" and data is z
+        return self._rule.resolve(xp, data, self.metric, centred)
 
-    def n_terms(self, params: list[Sigmas]) -> int:
-        return sum(len(group.scales) for group in params)
+    def n_terms(self, params: list[Any]) -> int:
+        return _count_terms(params)
 
 
 @dataclass(frozen=True)
@@ -204,8 +312,13 @@ class _ExpRadial(_Radial):
     _power: ClassVar[int]
     _const: ClassVar[float]
 
-    def terms(self, xp: Any, values: Array, params: list[Sigmas]) -> Iterator[Array]:
-        return exp_terms(xp, values, params, power=self._power, const=self._const)
+    def prepare(
+        self, xp: Any, params: list[Sigmas], host: bool = True, like: Array | None = None
+    ) -> list[Any]:
+        return exp_prepared(xp, params, self._power, self._const, host, like)
+
+    def terms(self, xp: Any, values: Array, params: list[ExpChain]) -> Iterator[Array]:
+        return chain_terms(xp, values, params)
 
 
 @dataclass(frozen=True)
@@ -276,9 +389,16 @@ class Exponential(_Radial):
         super().__post_init__()
         object.__setattr__(self, "sq_distance_floor", _check_floor(self.sq_distance_floor))
 
-    def terms(self, xp: Any, values: Array, params: list[Sigmas]) -> Iterator[Array]:
+    def prepare(
+        self, xp: Any, params: list[Sigmas], host: bool = True, like: Array | None = None
+    ) -> list[Any]:
         if self.sq_distance_floor == 0:
-            yield from exp_terms(xp, values, params, power=1, const=1.0)
+            return exp_prepared(xp, params, 1, 1.0, host, like)
+        return params
+
+    def terms(self, xp: Any, values: Array, params: list[Any]) -> Iterator[Array]:
+        if self.sq_distance_floor == 0:
+            yield from chain_terms(xp, values, params)
             return
         floor = math.sqrt(self.sq_distance_floor)
         for group in params:
@@ -433,6 +553,7 @@ def kernel_matrix(
     y: Array | None = None,
     *,
     kernel: str | Kernel = "gaussian",
+    memory_budget: int | None = None,
     check_finite: bool = True,
 ) -> Array:
     """The Gram matrix ``K[i, j] = k(x_i, y_j)``.
@@ -449,6 +570,9 @@ def kernel_matrix(
         Defaults to ``x``.
     kernel : str or Kernel
         A :mod:`mmd_any.kernels` instance or its lower-case name.
+    memory_budget : int, optional
+        Bytes for the temporaries of one block of rows (as for
+        :func:`mmd_any.mmd2`); the result itself is ``n × m``.
     check_finite : bool
         Raise ``ValueError`` on NaN/inf in the inputs.
 
@@ -466,17 +590,28 @@ def kernel_matrix(
            [0., 1.]])
     """
     kernel = as_kernel(kernel)
+    memory_budget = _plan.check_memory_budget(memory_budget)
     if y is None:
         samples = prepare_single(x, check_finite=check_finite)
-        gram = _gram.PooledGram(samples.xp, kernel, [samples.x])
         n = samples.x.shape[0]
-        tile = gram.tile(slice(0, n), slice(0, n))
+        stacked, rows, cols = [samples.x], slice(0, n), slice(0, n)
     else:
         samples = prepare_samples(x, y, check_finite=check_finite)
-        gram = _gram.PooledGram(samples.xp, kernel, [samples.x, samples.y])
         n, m = samples.x.shape[0], samples.y.shape[0]
-        tile = gram.tile(slice(0, n), slice(n, n + m))
+        stacked, rows, cols = [samples.x, samples.y], slice(0, n), slice(n, n + m)
     xp = samples.xp
+    with full_precision(xp):
+        gram = _gram.PooledGram(xp, kernel, stacked)
+        itemsize = xp.finfo(samples.dtype).bits // 8
+        plan = _plan.make_plan(
+            xp,
+            device(samples.x),
+            gram.size,
+            itemsize,
+            terms=gram.n_terms,
+            memory_budget=memory_budget,
+        )
+        tile = gram.block(rows, cols, plan)
     if samples.finite is not None:
         tile = xp.where(samples.finite, tile, xp.nan)
     return tile if tile.dtype == samples.result_dtype else xp.astype(tile, samples.result_dtype)

@@ -38,7 +38,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from . import _registry
 from .bandwidths import Fixed, MeanSquaredDistance, Median, seed_scales
+from .estimators import mmd2 as _mmd2
 from .kernels import Energy, Exponential, Gaussian, Kernel, Laplacian, Polynomial
 
 __all__ = [
@@ -117,6 +119,7 @@ class Preset:
         y: Array,
         *,
         block_size: int | None = None,
+        memory_budget: int | None = None,
         check_finite: bool = True,
     ) -> Array:
         """The peer's statistic on ``x`` and ``y``; see :func:`mmd_any.mmd2`.
@@ -129,9 +132,14 @@ class Preset:
         >>> float(presets.geomloss_gaussian.with_bandwidth(1.0).mmd2(x, y))  # ½(2 − 2/√e)
         0.3934693402873666
         """
-        from .estimators import mmd2
-
-        return mmd2(x, y, preset=self, block_size=block_size, check_finite=check_finite)
+        return _mmd2(
+            x,
+            y,
+            preset=self,
+            block_size=block_size,
+            memory_budget=memory_budget,
+            check_finite=check_finite,
+        )
 
     def with_bandwidth(self, value: float | Sequence[float] | Array) -> Preset:
         """The same convention with a fixed bandwidth in the peer's own units.
@@ -350,9 +358,11 @@ mmdagg_laplace = Preset(
     _with_bandwidth=_mmdagg_fixed("laplace"),
 )
 
-#: Every preset by the name ``mmd2(..., preset=NAME)`` accepts.
-PRESETS: dict[str, Preset] = {
-    p.name: p
+#: Every preset by the name ``mmd2(..., preset=NAME)`` accepts (registered below,
+#: where :func:`mmd_any.mmd2` looks names up).
+PRESETS: dict[str, Preset] = _registry.PRESETS
+PRESETS.update(
+    (p.name, p)
     for p in (
         seed,
         tllib,
@@ -365,7 +375,7 @@ PRESETS: dict[str, Preset] = {
         mmdagg_gaussian,
         mmdagg_laplace,
     )
-}
+)
 
 
 def as_preset(preset: str | Preset) -> Preset:
@@ -381,10 +391,5 @@ def as_preset(preset: str | Preset) -> Preset:
     if isinstance(preset, Preset):
         return preset
     if isinstance(preset, str):
-        try:
-            return PRESETS[preset]
-        except KeyError:
-            raise ValueError(
-                f"unknown `preset` {preset!r}; valid names are {sorted(PRESETS)}"
-            ) from None
+        return _registry.resolve_preset(preset)
     raise TypeError(f"`preset` must be a preset name or a Preset, got {type(preset).__qualname__}")

@@ -22,7 +22,9 @@ from typing import Any
 from array_api_compat import device
 
 from . import _distances
+from ._devices import is_host
 from ._namespace import accumulator_dtype, as_0d, prepare_samples
+from ._precision import full_precision
 from .approximate import FourierFeatures, draw_features, features_for, mmd2_from_sums
 from .bandwidths import Fixed
 from .kernels import Kernel, as_kernel
@@ -170,6 +172,11 @@ class StreamingMMD:
         """
         samples = prepare_samples(x_chunk, y_chunk, check_finite=self.check_finite)
         xp, x, y = samples.xp, samples.x, samples.y
+        with full_precision(xp):
+            self._update(xp, x, y)
+        return self
+
+    def _update(self, xp: Any, x: Array, y: Array) -> None:
         if self._setup is None:
             self._setup = self._initialise(xp, x, y)
         setup = self._setup
@@ -183,7 +190,6 @@ class StreamingMMD:
             self._add_feature_sums(xp, x, y)
         else:
             self._add_linear(xp, x, y)
-        return self
 
     def _add_feature_sums(self, xp: Any, x: Array, y: Array) -> None:
         features = self._setup.features
@@ -217,10 +223,11 @@ class StreamingMMD:
 
     def _linear_sum(self, xp: Any, x: Array, y: Array) -> Array:
         """``Σ_i h_i`` over the consecutive pairs of rows (float64 where available)."""
-        kernel, params = self.kernel, self._setup.params
+        kernel = self.kernel
+        prepared = kernel.prepare(xp, self._setup.params, host=is_host(xp, device(x)), like=x)
 
         def k(a: Array, b: Array) -> Array:
-            return kernel.profile(xp, _distances.paired(xp, kernel.metric, a, b), params)
+            return kernel.profile(xp, _distances.paired(xp, kernel.metric, a, b), prepared)
 
         x1, x2, y1, y2 = x[0::2, :], x[1::2, :], y[0::2, :], y[1::2, :]
         h = k(x1, x2) + k(y1, y2) - k(x1, y2) - k(x2, y1)

@@ -14,14 +14,17 @@ only on which points the permutation labels ``x``:
   ``γ + A``, ``γ + B`` and ``γ − √(AB)`` are the three coefficients).
 
 The observed statistic is the identity permutation, the first row of the
-weight matrix; a row of ones gives ``1ᵀK1``. The tiled Gram engine evaluates
-each kernel tile once for all rows: one ``(P, rows) @ K_tile`` product per
-tile, over the tiles on and above the diagonal. Nothing is recomputed per
-permutation and no Python loop runs over permutations. Permutation weights
-are drawn by a NumPy generator (``seed``) and moved once to the data's device,
-so a seed gives the same p-value on every backend. When ``P × N`` weights
-would exceed :data:`WEIGHT_BYTES`, permutations are processed in blocks, each
-block one pass over the tiles.
+weight matrix; a row of ones gives ``1ᵀK1``. The weights come from the
+estimator algebra (:mod:`mmd_any._algebra`), the same that ``mmd2`` uses. The
+Gram engine evaluates each kernel tile once for all rows: one
+``(P, rows) @ K_tile`` product per tile, over the tiles the planner chose (one
+tile when the matrix fits the memory budget on an accelerator). Nothing is
+recomputed per permutation and no Python loop runs over permutations.
+Permutation weights are drawn by a NumPy generator (``seed``) and moved once
+per block to the data's device, so a seed gives the same p-value on every
+backend. When ``P × N`` weights would exceed an eighth of ``memory_budget``
+(default 1 GiB on the host), permutations are processed in blocks, each block
+one pass over the tiles. The only host read is at the end: the p-value.
 
 P-values
 --------
@@ -49,7 +52,6 @@ with a second permutation set; min-p is the single-set, exact counterpart.)
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -58,10 +60,12 @@ from typing import Any
 import numpy as np
 from array_api_compat import device, is_dask_array
 
-from . import _gram
-from ._namespace import as_0d, prepare_samples
+from . import _gram, _plan
+from ._algebra import QuadraticStatistic, quadratic_statistic
+from ._namespace import as_0d, host_floats, prepare_samples
+from ._precision import full_precision
 from .bandwidths import Median
-from .estimators import unbiased_coefficients
+from .estimators import plan_for
 from .kernels import Kernel, _Radial, as_kernel
 
 __all__ = ["AGGREGATE_EXPONENTS", "MMDTestResult", "mmd_test", "permutation_labels"]
@@ -70,9 +74,6 @@ Array = Any
 
 #: Exponents ``k`` of the default aggregated collection ``median · 2^k``.
 AGGREGATE_EXPONENTS = tuple(range(-4, 5))
-
-#: Largest size of one block of permutation weights (rows × N × itemsize).
-WEIGHT_BYTES = 128 * 2**20
 
 #: Statistics within this many eps (relative) of the observed one are ties.
 TIE_EPS = 64
@@ -207,14 +208,6 @@ def _term_names(kernel: Kernel) -> list[str]:
     return [f"{type(kernel).__name__}({base} × {s:g})" for s in scales]
 
 
-def _label_weights(labels: np.ndarray, n: int, m: int, estimator: str) -> np.ndarray:
-    """Weight rows for 0/1 label rows (``1`` marks the points counted as ``x``)."""
-    if estimator == "biased":
-        return labels * (1.0 / n + 1.0 / m) - 1.0 / m
-    _, big_a, big_b = unbiased_coefficients(n, m)
-    return labels * (math.sqrt(big_a) + math.sqrt(big_b)) - math.sqrt(big_b)
-
-
 def _random_labels(rng: np.random.Generator, count: int, n: int, m: int) -> np.ndarray:
     """``count`` rows of 0/1 labels, each a uniformly random choice of ``n`` of ``n + m``.
 
@@ -287,36 +280,45 @@ class _Progress:
 def _statistics(
     gram: _gram.PooledGram,
     blocks: list[np.ndarray],
-    n: int,
-    m: int,
-    estimator: str,
-    block: int,
+    statistic: QuadraticStatistic,
+    plan: _plan.Plan,
     on_progress: Callable[[int], None],
 ) -> Array:
-    """``(L, 1 + P)`` statistics for every kernel term and label row."""
+    """``(L, 1 + P)`` statistics for every kernel term and label row.
+
+    Row 0 of the statistic is relabelled by each permutation; its other rows
+    (the unbiased ``1ᵀK₀1``) are invariant and go through the first pass only.
+    """
     xp = gram.xp
     dev = device(gram.points)
     dtype = gram.points.dtype
-    n_points = n + m
+    n_points = gram.size
+    invariant = statistic.invariant_rows()
     results = []
     constant = None
     for index, labels in enumerate(blocks):
-        weights = _label_weights(labels, n, m, estimator)
-        if index == 0:
-            weights = np.concatenate([weights, np.ones((1, n_points))])
+        weights = statistic.label_weights(labels)
+        if index == 0 and invariant:
+            weights = np.concatenate([weights, statistic.row_weights(0, n_points)[1:]])
         weights_t = xp.astype(xp.asarray(weights, device=dev), dtype)
-        unbiased = estimator == "unbiased"
         forms = gram.quadratic_forms(
-            weights_t, block, per_term=True, exclude_diagonal=unbiased, progress=on_progress
+            weights_t,
+            plan,
+            per_term=True,
+            exclude_diagonal=statistic.exclude_diagonal,
+            progress=on_progress,
         )
-        if index == 0:
-            forms, total = forms[:, :-1], forms[:, -1:]
-        if unbiased:
-            # U = uᵀK₀u + γ·1ᵀK₀1 (estimators.unbiased_coefficients)
-            if constant is None:
-                constant = unbiased_coefficients(n, m)[0] * total
-            forms = forms + constant
-        results.append(forms)
+        if index == 0 and invariant:
+            rows = len(labels)
+            invariant_forms = forms[:, rows:]
+            forms = forms[:, :rows]
+            # Σ_r≥1 coefficient_r · form_r, the same for every relabelling
+            constant = statistic.coefficients[1] * invariant_forms[:, 0:1]
+            for r, coefficient in enumerate(statistic.coefficients[2:], start=1):
+                constant = constant + coefficient * invariant_forms[:, r : r + 1]
+        if statistic.coefficients[0] != 1.0:
+            forms = statistic.coefficients[0] * forms
+        results.append(forms if constant is None else forms + constant)
     return results[0] if len(results) == 1 else xp.concat(results, axis=1)
 
 
@@ -352,6 +354,7 @@ def mmd_test(
     aggregate: bool = False,
     progress: bool = False,
     block_size: int | None = None,
+    memory_budget: int | None = None,
     check_finite: bool = True,
 ) -> MMDTestResult:
     """Permutation two-sample test of ``H0: x and y come from the same distribution``.
@@ -378,8 +381,9 @@ def mmd_test(
         corrected) instead of the single-kernel test.
     progress : bool
         Show a tqdm progress bar (needs the ``progress`` extra).
-    block_size : int, optional
-        Rows per kernel tile (see :func:`mmd_any.mmd2`).
+    block_size, memory_budget : int, optional
+        Tile rows and memory budget in bytes (see :func:`mmd_any.mmd2`); the
+        budget also bounds one block of permutation weights (an eighth of it).
     check_finite : bool
         Raise on NaN/inf inputs.
 
@@ -399,23 +403,28 @@ def mmd_test(
     """
     _check_options(n_permutations, alpha, estimator)
     kernels = _collection(kernel, aggregate)
-    block = _gram.check_block_size(block_size)
+    block_size = _plan.check_block_size(block_size)
+    memory_budget = _plan.check_memory_budget(memory_budget)
     min_size = 2 if estimator == "unbiased" else 1
     samples = prepare_samples(x, y, check_finite=check_finite, min_size=min_size)
     xp = samples.xp
     n, m = samples.x.shape[0], samples.y.shape[0]
     n_points = n + m
-    itemsize = max(4, xp.finfo(samples.dtype).bits // 8)
-    rows_per_block = max(2, WEIGHT_BYTES // (n_points * itemsize))
-    blocks = permutation_labels(n, m, n_permutations, seed, rows_per_block)
+    statistic = quadratic_statistic(n, m, estimator)
+    weight_rows = 1 + n_permutations + statistic.n_rows - 1
+    with full_precision(xp):
+        grams = [_gram.PooledGram(xp, k, [samples.x, samples.y]) for k in kernels]
+    terms = max(g.n_terms for g in grams)
+    plan = plan_for(samples, n_points, weight_rows, memory_budget, block_size, terms)
+    blocks = permutation_labels(n, m, n_permutations, seed, plan.weight_rows)
 
-    grams = [_gram.PooledGram(xp, k, [samples.x, samples.y]) for k in kernels]
     work = len(grams) * len(blocks) * n_points * (n_points + 1) // 2
     bar = _Progress(work, progress)
     try:
-        stats = xp.concat(
-            [_statistics(g, blocks, n, m, estimator, block, bar.update) for g in grams], axis=0
-        )
+        with full_precision(xp):
+            stats = xp.concat(
+                [_statistics(g, blocks, statistic, plan, bar.update) for g in grams], axis=0
+            )
     finally:
         bar.close()
     names = tuple(name for k in kernels for name in _term_names(k))
@@ -443,8 +452,10 @@ def mmd_test(
     # p-value of min-p: rank of the observed smallest p among all rows (itself
     # included); the p-values are exact multiples of 1 / (1 + P)
     count = xp.sum(xp.astype(smallest <= smallest[0], smallest.dtype))
-    pvalue = _number(xp, count) / (1.0 + n_permutations)
-    per_member = [_number(xp, member_pvalues[index, 0]) for index in range(stats.shape[0])]
+    # one transfer to the host for every number the result reports
+    numbers = _numbers(xp, xp.concat([count[None], member_pvalues[:, 0]]))
+    pvalue = numbers[0] / (1.0 + n_permutations)
+    per_member = numbers[1:]
     return MMDTestResult(
         statistic=as_0d(xp, smallest[0]),
         pvalue=pvalue,
@@ -458,6 +469,14 @@ def mmd_test(
         pvalues=tuple(per_member),
         null_distributions=_cast(xp, stats[:, 1:], samples.result_dtype),
     )
+
+
+def _numbers(xp: Any, values: Array) -> list[Any]:
+    """The entries of a 1-D array as Python floats, read in one host transfer; for
+    a lazy library (Dask) lazy 0-d float64 arrays: the test stays a graph."""
+    if is_dask_array(values):
+        return [xp.astype(values[i], xp.float64) for i in range(values.shape[0])]
+    return host_floats(values)
 
 
 def _number(xp: Any, value: Array) -> Any:

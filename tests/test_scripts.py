@@ -198,3 +198,49 @@ def test_bench_suite_quick() -> None:
     values = [float(line.split()[-1]) for line in computed]
     assert all(np.isfinite(values))
     assert all(v > 0 for v in values)
+
+
+def _markdown_rows(text: str, title: str) -> list[list[str]]:
+    """The body rows of the first Markdown table after the line starting with ``title``."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(title))
+    rows = []
+    for line in lines[start + 1 :]:
+        if line.startswith("|") and not line.startswith("|---"):
+            rows.append([cell.strip() for cell in line.strip("|").split("|")])
+        elif rows and not line.startswith("|"):
+            break
+    return rows[1:]  # without the header
+
+
+def test_bench_launches_quick() -> None:
+    pytest.importorskip("torch")
+    out = _run(BENCHMARKS / "bench_launches.py", "--quick")
+    operations = _markdown_rows(out, "Compute operations")
+    assert [row[0] for row in operations] == ["32", "64"]
+    for row in operations:
+        ours, minimal = int(row[1]), int(row[-2])
+        assert ours <= minimal, row  # the issue's budget, as printed by the benchmark
+    exact = re.search(r"1 GiB budget: (\d+) operations", out)
+    assert exact
+    assert int(exact[1]) > 0
+    # the first column of seconds of each table
+    for title, column in (("CPU small batches", 1), ("Aggregated test", 2), ("Host plan", 2)):
+        rows = _markdown_rows(out, title)
+        assert rows, title
+        assert all(float(row[column]) > 0 for row in rows), title
+    if importlib.util.find_spec("jax"):
+        compile_rows = _markdown_rows(out, "JAX jit(mmd2)")
+        assert compile_rows
+        assert float(compile_rows[0][1]) > 0
+
+
+def test_bench_gpu_quick_runs_its_code_paths_on_the_cpu() -> None:
+    pytest.importorskip("torch")
+    out = _run(BENCHMARKS / "bench_gpu.py", "--quick", "--device", "cpu")
+    loss = _markdown_rows(out, "MMDLoss forward+backward on cpu")
+    assert [row[0] for row in loss] == ["32", "64"]
+    exact = _markdown_rows(out, "Exact mmd2 on cpu")
+    assert exact
+    assert exact[0][1] == "torch"
+    assert float(exact[0][-1]) > 0

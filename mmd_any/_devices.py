@@ -1,0 +1,46 @@
+"""What the planner needs to know about a device: is it the host CPU, and how much
+memory is free on it. The only backend-specific code of the planning layer.
+
+Host: NumPy, array-api-strict, torch ``cpu``, Dask (its chunks run on the
+workers' CPUs). Everything else is an accelerator plan: torch ``cuda``/``mps``/
+``xpu`` and ``meta``, CuPy, and every JAX device (XLA fuses inside a tile and
+unrolls Python loops, so JAX always gets the big-tile plan, on CPU too).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from array_api_compat import is_cupy_namespace, is_jax_namespace, is_torch_namespace
+
+__all__ = ["free_memory", "is_host"]
+
+
+def is_host(xp: Any, device: Any) -> bool:
+    """Whether arrays of ``xp`` on ``device`` are computed eagerly by the host CPU."""
+    if is_jax_namespace(xp) or is_cupy_namespace(xp):
+        return False
+    if is_torch_namespace(xp):
+        return getattr(device, "type", str(device)) == "cpu"
+    return True  # NumPy, array-api-strict (its extra devices are host memory), Dask
+
+
+def free_memory(xp: Any, device: Any) -> int | None:
+    """Free bytes on ``device`` where the library reports it, else None."""
+    try:
+        if is_torch_namespace(xp) and getattr(device, "type", None) == "cuda":
+            import torch
+
+            return int(torch.cuda.mem_get_info(device)[0])
+        if is_cupy_namespace(xp):
+            import cupy
+
+            with cupy.cuda.Device(getattr(device, "id", 0)):
+                return int(cupy.cuda.runtime.memGetInfo()[0])
+        if is_jax_namespace(xp) and device is not None:
+            stats = device.memory_stats() or {}
+            if "bytes_limit" in stats:
+                return int(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
+    except (AttributeError, RuntimeError, TypeError, ValueError):
+        return None
+    return None

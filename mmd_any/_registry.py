@@ -1,0 +1,75 @@
+"""What upper layers plug into lower ones, so that dependencies point down.
+
+* **Presets**: :mod:`mmd_any.presets` (which calls the estimators) registers its
+  conventions here by name; :func:`mmd_any.mmd2` looks ``preset="kid"`` up here
+  and never imports the presets module.
+* **Adapters**: an array library with its own execution model (Dask: one task
+  per pair of row chunks) registers an :class:`Adapter`; the estimators ask
+  :func:`adapter_for` and never import an adapter. ``mmd_any/__init__`` imports
+  the adapters, so they are registered whenever the package is.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+__all__ = ["ADAPTERS", "PRESETS", "Adapter", "adapter_for", "register_adapter", "resolve_preset"]
+
+Array = Any
+
+#: Presets by the name ``mmd2(..., preset=NAME)`` accepts (filled by mmd_any.presets).
+PRESETS: dict[str, Any] = {}
+
+_PRESET_FIELDS = ("name", "kernel", "estimator", "scale", "offset", "equal_sizes")
+
+
+def resolve_preset(preset: Any) -> Any:
+    """A registered preset by name, or a preset object as given.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the valid ones).
+    TypeError
+        For anything that is neither a name nor a preset.
+    """
+    if isinstance(preset, str):
+        try:
+            return PRESETS[preset]
+        except KeyError:
+            raise ValueError(
+                f"unknown `preset` {preset!r}; valid names are {sorted(PRESETS)}"
+            ) from None
+    if all(hasattr(preset, name) for name in _PRESET_FIELDS):
+        return preset
+    raise TypeError(f"`preset` must be a preset name or a Preset, got {type(preset).__qualname__}")
+
+
+class Adapter(Protocol):
+    """An array library the engine reaches through its own execution model."""
+
+    def handles(self, array: Array) -> bool:
+        """Whether this adapter computes for ``array``."""
+        ...
+
+    def quadratic_forms(
+        self, xp: Any, kernel: Any, x: Array, y: Array, statistic: Any, block_size: int | None
+    ) -> Array:
+        """The ``(R,)`` forms of ``statistic``'s weight rows (:mod:`mmd_any._algebra`)."""
+        ...
+
+
+#: Registered adapters, consulted in order.
+ADAPTERS: list[Adapter] = []
+
+
+def register_adapter(adapter: Adapter) -> Adapter:
+    """Add ``adapter`` (once) and return it."""
+    if adapter not in ADAPTERS:
+        ADAPTERS.append(adapter)
+    return adapter
+
+
+def adapter_for(array: Array) -> Adapter | None:
+    """The registered adapter that handles ``array``, if any."""
+    return next((adapter for adapter in ADAPTERS if adapter.handles(array)), None)
