@@ -76,7 +76,8 @@ class PooledGram:
             z = z - stop_gradient(xp.mean(z, axis=0, keepdims=True))
         self.points = z
         self.params = kernel.parameters(xp, z, self.sizes) if params is None else params
-        host = is_host(xp, device(z)) if host is None else host
+        self.device = device(z)
+        host = is_host(xp, self.device) if host is None else host
         #: Evaluate tiles with the fewest array calls (stacked kernel terms, summed
         #: before one product) rather than the fewest flops: always off the host,
         #: and on the host for small matrices, where the calls cost more than the math.
@@ -120,7 +121,7 @@ class PooledGram:
         diagonal = None
         overlap = rows.start < cols.stop and cols.start < rows.stop
         if self.kernel.metric == "sqeuclidean" and overlap:
-            diagonal = _overlap_mask(self.xp, rows, cols, device(self.points))
+            diagonal = _overlap_mask(self.xp, rows, cols, self.device)
         return self.kernel.profile(self.xp, self.metric_tile(rows, cols, diagonal), self.prepared)
 
     def block(self, rows: slice, cols: slice, plan: Plan) -> Array:
@@ -138,7 +139,7 @@ class PooledGram:
     def sample_weights(self, values: tuple[tuple[float, ...], ...]) -> Array:
         """``(R, N)`` weights on the device, row r holding ``values[r][g]`` on sample g."""
         xp, z = self.xp, self.points
-        dev = device(z)
+        dev = self.device
         rows = [
             xp.concat(
                 [
@@ -188,7 +189,7 @@ class PooledGram:
         """
         xp = self.xp
         n_points = self.size
-        dev = device(weights_t)
+        dev = self.device
         first = min(n_points, plan.rows)
         needs_eye = exclude_diagonal or self.kernel.metric == "sqeuclidean"
         eye = _overlap_mask(xp, slice(0, first), slice(0, first), dev) if needs_eye else None
@@ -236,7 +237,7 @@ class PooledGram:
             for c0 in range(first, n_points, plan.cols):
                 cols = slice(c0, min(n_points, c0 + plan.cols))
                 parts.append(self._tile_forms(left, rows, cols, weights_t, per_term, None, False))
-        acc_dtype = accumulator_dtype(xp, weights_t.dtype, device(weights_t))
+        acc_dtype = accumulator_dtype(xp, weights_t.dtype, self.device)
         return xp.sum(xp.astype(xp.stack(parts), acc_dtype), axis=0)
 
     def _tile_forms(

@@ -48,6 +48,8 @@ class Samples:
         The dtype the computation runs in (at least 32-bit floating).
     result_dtype : dtype
         The dtype the result is returned in (the promoted input dtype).
+    device : device
+        The inputs' common device (None for traced JAX values).
     finite : array or None
         A 0-d boolean array that is False when an input holds NaN/inf and the
         check had to be deferred (lazy arrays); None when checked eagerly or
@@ -60,6 +62,7 @@ class Samples:
     dtype: Any
     result_dtype: Any
     finite: Array | None
+    device: Any = None
 
 
 def _namespace_of(x: object, y: object) -> Any:
@@ -224,7 +227,7 @@ def prepare_samples(
     x = x if x.dtype == dtype else xp.astype(x, dtype)
     y = y if y.dtype == dtype else xp.astype(y, dtype)
     finite = _finite_flag(xp, (x, y), ("x", "y")) if check_finite else None
-    return Samples(xp, x, y, dtype, result_dtype, finite)
+    return Samples(xp, x, y, dtype, result_dtype, finite, dev)
 
 
 def prepare_single(x: object, *, check_finite: bool = True) -> Samples:

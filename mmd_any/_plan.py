@@ -37,9 +37,10 @@ __all__ = ["Plan", "check_block_size", "check_memory_budget", "feature_rows", "m
 #: on torch.
 HOST_ROWS = 256
 
-#: Up to this many pooled points the host computes one tile (see
-#: ``benchmarks/bench_plan.py`` for the measurement behind it).
-HOST_SINGLE_TILE_POINTS = 1024
+#: Up to this many pooled points the host computes one tile: the measured
+#: break-even with 256-row tiles (``benchmarks/bench_launches.py``, "Host plan":
+#: one tile 0.99–1.06× the tiled time up to 512 points, 1.1–2.8× slower above).
+HOST_SINGLE_TILE_POINTS = 512
 
 #: Default budget where the device reports no free memory: 1 GiB.
 DEFAULT_BUDGET = 1 << 30

@@ -54,7 +54,7 @@ def plan_for(
     """The engine's plan for these samples (:func:`mmd_any._plan.make_plan`)."""
     return _plan.make_plan(
         samples.xp,
-        device(samples.x),
+        samples.device,
         n_points,
         itemsize(samples.xp, samples.dtype),
         weight_rows=weight_rows,
@@ -167,7 +167,7 @@ def mmd2(
     block_size : int, optional
         Expert override of the rows per tile of the kernel matrix
         (off-diagonal tiles have ``2 * block_size`` columns). Default: the
-        planner's choice (:mod:`mmd_any._plan`): one tile up to 1024 pooled
+        planner's choice (:mod:`mmd_any._plan`): one tile up to 512 pooled
         points and 256-row tiles above on the host CPU; on accelerators and
         JAX the largest tiles within ``memory_budget``. The value is
         independent of the tiling up to rounding.

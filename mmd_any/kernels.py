@@ -26,6 +26,7 @@ and repeated squaring.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -246,14 +247,23 @@ class StackedExp:
 GEOMETRIC_RTOL = 16 * 2.0**-52
 
 
-def _device_constants(xp: Any, values: list[float], like: Array) -> Array:
+@functools.lru_cache(maxsize=256)
+def _geometric_ratio(values: tuple[float, ...]) -> float | None:
+    """The common ratio of a geometric sequence (up to :data:`GEOMETRIC_RTOL`), else None."""
+    ratio = values[1] / values[0]
+    exact = all(
+        abs(v - values[0] * ratio**k) <= GEOMETRIC_RTOL * abs(v) for k, v in enumerate(values)
+    )
+    return ratio if exact else None
+
+
+def _device_constants(xp: Any, values: tuple[float, ...], like: Array) -> Array:
     """``values`` as a device array of ``like``'s dtype, built on the device (no copy
     from the host): ``first · ratio^k`` for a geometric list, else one fill each."""
     dev, dtype = device(like), like.dtype
-    ratio = values[1] / values[0]
-    if all(abs(v - values[0] * ratio**k) <= GEOMETRIC_RTOL * abs(v) for k, v in enumerate(values)):
-        powers = ratio ** xp.arange(len(values), dtype=dtype, device=dev)
-        return powers * values[0]
+    ratio = _geometric_ratio(values)
+    if ratio is not None:
+        return (ratio ** xp.arange(len(values), dtype=dtype, device=dev)) * values[0]
     return xp.concat([xp.full((1,), v, dtype=dtype, device=dev) for v in values])
 
 
@@ -269,7 +279,7 @@ def exp_prepared(
         if len(group.scales) == 1:
             prepared.extend(exp_chains(xp, [group], power, const))
             continue
-        constants = [-const / scale**power for scale in group.scales]
+        constants = tuple(-const / scale**power for scale in group.scales)
         inverse = group.base ** (-power)
         coefficients = _device_constants(xp, constants, like) * inverse
         prepared.append(StackedExp(coefficients, len(constants)))
