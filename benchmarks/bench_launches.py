@@ -20,9 +20,9 @@ Sections (each a table of ratios against the baselines of issue 12):
    against the minimal loss and GeomLoss, B = 32 … 256.
 4. **Aggregated test**: ``mmd_test(aggregate=True)`` on torch CPU against NumPy,
    n = m = 2000, d = 10, 2000 permutations.
-5. **Host single-tile threshold**: ``mmd2`` on one tile against 256-row tiles,
-   NumPy and torch, N = n + m = 256 … 4096 (the planner's
-   ``HOST_SINGLE_TILE_POINTS``).
+5. **Host plan**: ``mmd2`` on one tile against 256-row tiles, NumPy and torch,
+   N = n + m = 256 … 4096, and a torch training step (the seeds' kernel, forward
+   and backward) at N = 512 and 1024: why the host keeps 256-row tiles.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from op_counts import count, loss_step, meta, minimal_mmd_loss
 from seed_baseline import SeedMMDLoss
 
 import mmd_any
+import mmd_any.torch
 from mmd_any.torch import MMDLoss
 
 GEOMLOSS = importlib.util.find_spec("geomloss") is not None
@@ -209,6 +210,27 @@ def section_single_tile(sizes: list[int], rounds: int) -> str:
                     ratio(medians["one tile"], medians["256-row tiles"]),
                 ]
             )
+    for points in [p for p in sizes if p in (512, 1024)]:
+        half = points // 2
+        source = torch.randn(half, 256, requires_grad=True)
+        target = torch.randn(half, 256)
+        seed = mmd_any.torch.seed_kernel()
+
+        def step(block: int, s=source, t=target, k=seed) -> None:
+            mmd_any.mmd2(s, t, kernel=k, check_finite=False, block_size=block).backward()
+
+        medians = interleaved(
+            {"one tile": lambda p=points: step(p), "256-row tiles": lambda: step(256)}, rounds
+        )
+        rows.append(
+            [
+                points,
+                "torch step (d = 256)",
+                medians["one tile"] * 1e3,
+                medians["256-row tiles"] * 1e3,
+                ratio(medians["one tile"], medians["256-row tiles"]),
+            ]
+        )
     return "Host plan: one tile vs 256-row tiles, mmd2 default kernel, d = 64\n\n" + table(
         ["N = n + m", "library", "one tile ms", "256-row tiles ms", "one / tiled"], rows
     )

@@ -7,9 +7,8 @@ whole matrix is one tile, and how many weight rows go through the tiles per pass
 
 * **Host CPU** (NumPy, array-api-strict, torch ``cpu``, Dask chunks):
   cache-sized tiles of :data:`HOST_ROWS` × 2·:data:`HOST_ROWS` (a 256 × 512
-  float32 tile is 512 KiB: it stays in L2 and the allocator recycles it), and a
-  single tile up to :data:`HOST_SINGLE_TILE_POINTS` points, where the per-tile
-  calls would cost more than the cache misses.
+  float32 tile is 512 KiB: it stays in L2 and the allocator recycles it), and
+  one tile up to :data:`HOST_SINGLE_TILE_POINTS` points.
 * **Every other device** (torch ``cuda``/``mps``/``xpu``/``meta``, CuPy, JAX on
   any device, CPU included): each array call is a kernel launch (or, under
   ``jax.jit``, a piece of the unrolled program), so tiles are the largest
@@ -37,9 +36,10 @@ __all__ = ["Plan", "check_block_size", "check_memory_budget", "feature_rows", "m
 #: on torch.
 HOST_ROWS = 256
 
-#: Up to this many pooled points the host computes one tile: the measured
-#: break-even with 256-row tiles (``benchmarks/bench_launches.py``, "Host plan":
-#: one tile 0.99–1.06× the tiled time up to 512 points, 1.1–2.8× slower above).
+#: Up to this many pooled points the host computes one tile: measured
+#: (``benchmarks/bench_launches.py``, "Host plan", idle machine) at 1.00–1.04× the
+#: tiled forward time and 0.93× the tiled training step at 512 points, against
+#: 1.02–1.09× and 1.17× at 1024 and 1.1–3× above (the tiles skip the lower triangle).
 HOST_SINGLE_TILE_POINTS = 512
 
 #: Default budget where the device reports no free memory: 1 GiB.
