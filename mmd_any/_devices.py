@@ -13,7 +13,7 @@ from typing import Any
 
 from array_api_compat import is_cupy_namespace, is_jax_namespace, is_torch_namespace
 
-__all__ = ["free_memory", "is_host"]
+__all__ = ["free_memory", "is_host", "sorts_slowly"]
 
 
 def is_host(xp: Any, device: Any) -> bool:
@@ -44,3 +44,17 @@ def free_memory(xp: Any, device: Any) -> int | None:
     except (AttributeError, RuntimeError, TypeError, ValueError):
         return None
     return None
+
+
+def sorts_slowly(xp: Any, device: Any) -> bool:
+    """Whether selecting an order statistic by counting beats a full sort here.
+
+    Measured on 499,500 float32 values (the pairs of the median's 1000-point
+    subsample): a sort takes 106 ms in XLA on the CPU and 41 ms in torch on the
+    CPU, against 1.5 ms in NumPy; the 64 counting passes of the bisection are
+    one fused loop under ``jax.jit`` and a few ms in torch. On GPUs torch and
+    CuPy sort in well under a millisecond, fewer launches than 64 passes.
+    """
+    if is_jax_namespace(xp):
+        return True
+    return is_torch_namespace(xp) and getattr(device, "type", str(device)) == "cpu"

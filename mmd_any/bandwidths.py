@@ -46,6 +46,7 @@ import numpy as np
 from array_api_compat import device, is_array_api_obj
 
 from . import _distances
+from ._devices import sorts_slowly
 from ._namespace import _values_readable, one_block, stop_gradient
 
 __all__ = [
@@ -259,12 +260,13 @@ def _median_distinct_pairs(xp: Any, points: Array, metric: str, lower_only: bool
     With an even number of pairs the median is the mean of the two middle
     distances, or the lower of them with ``lower_only``.
 
-    The pairs are ranked on the one-matmul matrix with one ``argsort`` of the
-    ``M(M−1)/2`` distinct entries (portable, no data-dependent shapes, so no
-    device synchronisation and traceable by ``jax.jit``). The one or two middle
-    pairs are then measured again from their coordinate differences, so that
-    duplicates give exactly 0 and the square root does not amplify the
-    rounding of ``‖a‖² + ‖b‖² − 2a·b`` near zero.
+    The pairs are ranked on the one-matmul matrix of the ``M(M−1)/2`` distinct
+    entries (portable, no data-dependent shapes, so no device synchronisation
+    and traceable by ``jax.jit``): with one ``argsort`` where the library sorts
+    fast, else by :func:`_select_by_bisection` (:func:`mmd_any._devices.sorts_slowly`).
+    The one or two middle pairs are then measured again from their coordinate
+    differences, so that duplicates give exactly 0 and the square root does not
+    amplify the rounding of ``‖a‖² + ‖b‖² − 2a·b`` near zero.
     """
     size = points.shape[0]
     rows, cols = _distinct_pairs(xp, size, device(points))
@@ -273,16 +275,65 @@ def _median_distinct_pairs(xp: Any, points: Array, metric: str, lower_only: bool
     # is NaN through the kernel tiles anyway.
     inf = xp.asarray(math.inf, dtype=values.dtype, device=device(values))
     values = xp.where(xp.isnan(values), inf, values)
-    order = xp.argsort(values, stable=False)
     n_pairs = rows.shape[0]
-    # 1-element slices of the order, gathered with take: no value leaves the device
-    middle = n_pairs // 2
-    upper, lower = order[middle : middle + 1], order[(n_pairs - 1) // 2 : (n_pairs + 1) // 2]
+    if sorts_slowly(xp, device(values)):
+        lower, upper = _middle_by_bisection(xp, values, (n_pairs - 1) // 2, n_pairs // 2)
+    else:
+        order = xp.argsort(values, stable=False)
+        # 1-element slices of the order, gathered with take: no value leaves the device
+        middle = n_pairs // 2
+        upper, lower = order[middle : middle + 1], order[(n_pairs - 1) // 2 : (n_pairs + 1) // 2]
     lower_mid = _exact_distance(xp, points, xp.take(rows, lower), xp.take(cols, lower), metric)
     if n_pairs % 2 or lower_only:
         return lower_mid
     upper_mid = _exact_distance(xp, points, xp.take(rows, upper), xp.take(cols, upper), metric)
     return (lower_mid + upper_mid) / 2
+
+
+#: Bisection steps of :func:`_select_by_bisection` per floating dtype: the
+#: mantissa bits plus 40, which reaches adjacent floats (an exact order
+#: statistic) whenever the largest value is below 2^40 times the selected one.
+BISECTION_STEPS = {4: 64, 8: 96}
+
+
+def _select_by_bisection(xp: Any, values: Array, rank: int) -> Array:
+    """The ``rank``-th smallest (0-based) of non-negative ``values``, 0-d, by counting.
+
+    Invariant: ``#{v ≤ lo} ≤ rank < #{v ≤ hi}``; each step halves ``(lo, hi]``
+    with one comparison and one count over the values (one fused pass under
+    ``jax.jit``), so no sort and no data-dependent shape. When ``(lo, hi]``
+    holds a single distinct value it is the answer, the smallest value above
+    ``lo``; the step count (:data:`BISECTION_STEPS`) gets there unless the
+    largest value exceeds 2^40 times the answer, and even then the result is a
+    value within ``2·max(values)·2^-steps`` of the answer.
+    """
+    finite = xp.isfinite(values)
+    hi = xp.max(xp.where(finite, values, 0.0))
+    # below every value, at the scale of the values (a fixed -1 would take ~1000
+    # steps to reach tiny ones)
+    lo = -xp.maximum(hi, xp.finfo(values.dtype).smallest_normal)
+    for _ in range(BISECTION_STEPS.get(xp.finfo(values.dtype).bits // 8, 96)):
+        mid = (lo + hi) * 0.5
+        go_up = xp.count_nonzero(values <= mid) <= rank
+        lo = xp.where(go_up, mid, lo)
+        hi = xp.where(go_up, hi, mid)
+    return xp.min(xp.where(values > lo, values, math.inf))
+
+
+def _middle_by_bisection(xp: Any, values: Array, lower: int, upper: int) -> tuple[Array, Array]:
+    """1-element index arrays of the ``lower``-th and ``upper``-th smallest values
+    (``upper`` is ``lower`` or ``lower + 1``), distinct positions as a sort gives."""
+    low_value = _select_by_bisection(xp, values, lower)
+    low_index = xp.reshape(xp.argmax(xp.astype(values == low_value, xp.int8)), (1,))
+    if upper == lower:
+        return low_index, low_index
+    # the next order statistic: a tie of the lower one, or the smallest value above it
+    tied = xp.count_nonzero(values <= low_value) > upper
+    high_value = xp.where(tied, low_value, xp.min(xp.where(values > low_value, values, math.inf)))
+    positions = xp.arange(values.shape[0], device=device(values))
+    candidates = xp.logical_and(values == high_value, positions != low_index)
+    high_index = xp.reshape(xp.argmax(xp.astype(candidates, xp.int8)), (1,))
+    return low_index, high_index
 
 
 @dataclass(frozen=True)
