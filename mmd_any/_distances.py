@@ -13,6 +13,10 @@ Three metrics serve the kernels:
   ``‖a − b‖²`` becomes ``sqrt(eps)·‖z‖`` after the square root: far above
   rounding level for close points.
 * ``"dot"``: ``a · b``.
+
+Products use the ``@`` operator (the standard's ``__matmul__``; the operands
+always share a dtype), which skips the compatibility layer's per-call promotion
+checks of ``xp.matmul``: a few µs a call, a tenth of a small training step.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ def augment_for_sqeuclidean(xp: Any, z: Array) -> tuple[Array, Array]:
 def sqeuclidean_tile(xp: Any, left: Array, right: Array) -> Array:
     """``‖a_i − b_j‖²`` for augmented row blocks, clamped at 0 (``clip``: its
     derivative is one comparison, ``maximum``'s five operations in torch)."""
-    return xp.clip(xp.matmul(left, xp.matrix_transpose(right)), min=0.0)
+    return xp.clip(left @ xp.matrix_transpose(right), min=0.0)
 
 
 def _chunked_difference_sum(xp: Any, a: Array, b: Array, elementwise: Any) -> Array:
@@ -88,7 +92,7 @@ def euclidean_tile(xp: Any, a: Array, b: Array) -> Array:
 
 def dot_tile(xp: Any, a: Array, b: Array) -> Array:
     """Inner products ``a_i · b_j``."""
-    return xp.matmul(a, xp.matrix_transpose(b))
+    return a @ xp.matrix_transpose(b)
 
 
 def paired(xp: Any, metric: Metric, a: Array, b: Array) -> Array:

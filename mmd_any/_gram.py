@@ -260,9 +260,9 @@ class PooledGram:
             if per_term:
                 terms = kernel.terms(xp, values, self.prepared)
                 terms = [xp.where(diagonal, 0.0, t) for t in terms]
-                return xp.stack([_rowwise_dot(xp, xp.matmul(left, t), right) for t in terms])
+                return xp.stack([_rowwise_dot(xp, left @ t, right) for t in terms])
             tile = xp.where(diagonal, 0.0, kernel.profile(xp, values, self.prepared))
-            return _rowwise_dot(xp, xp.matmul(left, tile), right)
+            return _rowwise_dot(xp, left @ tile, right)
         if per_term:
             products = kernel.left_times_terms(xp, left, values, self.prepared, host=host)
             return xp.stack([_rowwise_dot(xp, product, right) for product in products])
@@ -273,7 +273,7 @@ class PooledGram:
 def _rowwise_dot(xp: Any, a: Array, b: Array) -> Array:
     """``Σ_j a[p, j] b[p, j]`` for every row p (one matmul for a single row)."""
     if a.shape[0] == 1:
-        return xp.reshape(xp.matmul(a, xp.matrix_transpose(b)), (1,))
+        return xp.reshape(a @ xp.matrix_transpose(b), (1,))
     return xp.sum(a * b, axis=-1)
 
 

@@ -109,7 +109,7 @@ class FourierFeatures:
         total = None
         n_rows = z.shape[0]
         for start in range(0, n_rows, rows):
-            phases = xp.matmul(z[start : min(n_rows, start + rows), :], self.frequencies)
+            phases = z[start : min(n_rows, start + rows), :] @ self.frequencies
             part = xp.stack([xp.sum(xp.cos(phases), axis=0), xp.sum(xp.sin(phases), axis=0)])
             part = xp.astype(part, acc)
             total = part if total is None else total + part

@@ -135,12 +135,12 @@ class Kernel:
         """
         if left.shape[0] > FEW_ROWS:
             profile = self.profile(xp, values, params)
-            return xp.matmul(left, _flush_subnormal(xp, profile) if host else profile)
+            return left @ (_flush_subnormal(xp, profile) if host else profile)
         if not host or self.n_terms(params) == 1:
-            return xp.matmul(left, self.profile(xp, values, params))
+            return left @ self.profile(xp, values, params)
         total = None
         for term in self.terms(xp, values, params):
-            product = xp.matmul(left, term)
+            product = left @ term
             total = product if total is None else total + product
         return total
 
@@ -150,7 +150,7 @@ class Kernel:
         """``[left @ term for term in terms(values)]``: one product per bandwidth."""
         flush = host and left.shape[0] > FEW_ROWS
         return [
-            xp.matmul(left, _flush_subnormal(xp, term) if flush else term)
+            left @ (_flush_subnormal(xp, term) if flush else term)
             for term in self.terms(xp, values, params)
         ]
 
