@@ -129,6 +129,8 @@ def matching_float_dtype(xp: Any, arrays: tuple[Array, ...], dev: Any) -> Any:
 
 def compute_dtype(xp: Any, dtype: Any) -> Any:
     """At least float32: half precisions are computed in float32."""
+    if dtype == xp.float32 or dtype == xp.float64:  # the common case, without finfo
+        return dtype
     if xp.finfo(dtype).bits < 32:
         return xp.float32
     return dtype

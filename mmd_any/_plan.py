@@ -160,7 +160,10 @@ def make_plan(
         The caller's budget in bytes, and the expert override of the tile rows.
     """
     host = is_host(xp, device)
-    budget = default_budget(xp, device) if memory_budget is None else memory_budget
+    if memory_budget is not None:
+        budget = memory_budget
+    else:  # the host's tiles are cache-sized: no need to ask the device
+        budget = DEFAULT_BUDGET if host else default_budget(xp, device)
     per_pass = max(2, int(budget * WEIGHT_SHARE) // max(1, n_points * itemsize))
     per_pass = min(weight_rows, per_pass)
     if block_size is not None:

@@ -171,11 +171,13 @@ def _flush_subnormal(xp: Any, tile: Array) -> Array:
     return xp.where(xp.abs(tile) < tiny, xp.zeros_like(tile), tile)
 
 
-def _ladder_chains(ratios: Sequence[float]) -> list[tuple[float, list[int]]]:
+@functools.lru_cache(maxsize=256)
+def _ladder_chains(ratios: tuple[float, ...]) -> tuple[tuple[float, tuple[int, ...]], ...]:
     """Group exponent ratios into chains ``start · 2^j``, j ≤ MAX_LADDER_DOUBLINGS.
 
-    Returns ``[(start, [multiplier, ...]), ...]`` where each multiplier is an
-    integer power of two: ``exp(−t·start·mult) = exp(−t·start)^mult``.
+    Returns ``((start, (multiplier, ...)), ...)`` where each multiplier is an
+    integer power of two: ``exp(−t·start·mult) = exp(−t·start)^mult``. Cached: a
+    kernel's ladder is the same on every call.
     """
     chains: list[tuple[float, list[int]]] = []
     for ratio in sorted(ratios):
@@ -189,7 +191,7 @@ def _ladder_chains(ratios: Sequence[float]) -> list[tuple[float, list[int]]]:
                 break
         else:
             chains.append((ratio, [1]))
-    return chains
+    return tuple((start, tuple(multipliers)) for start, multipliers in chains)
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,7 @@ def exp_chains(xp: Any, groups: list[Sigmas], power: int, const: float) -> list[
     for group in groups:
         ratios = [1.0 / scale**power for scale in group.scales]
         inverse = group.base ** (-power)  # one operation on a device bandwidth
-        for start, multipliers in _ladder_chains(ratios):
+        for start, multipliers in _ladder_chains(tuple(ratios)):
             chains.append(ExpChain(inverse * (-(const * start)), tuple(multipliers)))
     return chains
 
