@@ -222,10 +222,13 @@ def prepare_samples(
             f"`y` has {y.shape[1]} features but `x` has {x.shape[1]}; both samples "
             "must have the same dimension"
         )
-    _check_real(xp, x, "x")
-    _check_real(xp, y, "y")
-    result_dtype = matching_float_dtype(xp, (x, y), dev)
-    dtype = compute_dtype(xp, result_dtype)
+    if x.dtype == y.dtype and (x.dtype == xp.float32 or x.dtype == xp.float64):
+        result_dtype = dtype = x.dtype  # the common case: nothing to check or promote
+    else:
+        _check_real(xp, x, "x")
+        _check_real(xp, y, "y")
+        result_dtype = matching_float_dtype(xp, (x, y), dev)
+        dtype = compute_dtype(xp, result_dtype)
     x = x if x.dtype == dtype else xp.astype(x, dtype)
     y = y if y.dtype == dtype else xp.astype(y, dtype)
     finite = _finite_flag(xp, (x, y), ("x", "y")) if check_finite else None

@@ -12,9 +12,10 @@ or on request:
 * **torch** when the caller allowed TF32 (``torch.set_float32_matmul_precision``
   "high"/"medium", or ``torch.backends.cuda.matmul.fp32_precision = "tf32"``):
   inside :func:`full_precision` CUDA float32 matmuls are IEEE (``"ieee"``), and
-  the caller's setting is restored afterwards (tested on CPU by reading the flag
-  while the matmuls dispatch). The backward pass of a loss runs later, under the
-  caller's setting: gradients tolerate TF32.
+  the caller's setting is restored afterwards (tested on the ``meta`` device by
+  reading the flag while the matmuls dispatch; CPU matmuls have no TF32 and are
+  left alone). The backward pass of a loss runs later, under the caller's
+  setting: gradients tolerate TF32.
 * **CuPy** decides with the ``CUPY_TF32`` environment variable at import; it is
   off by default, and mmd_any does not turn it on. Keep it off.
 
@@ -34,15 +35,15 @@ __all__ = ["full_precision"]
 
 
 @contextmanager
-def full_precision(xp: Any) -> Iterator[None]:
-    """Run the enclosed array calls of ``xp`` with IEEE float32 matmuls."""
+def full_precision(xp: Any, device: Any = None) -> Iterator[None]:
+    """Run the enclosed array calls of ``xp`` (on ``device``) with IEEE float32 matmuls."""
     if is_jax_namespace(xp):
         import jax
 
         with jax.default_matmul_precision("highest"):
             yield
         return
-    if is_torch_namespace(xp):
+    if is_torch_namespace(xp) and getattr(device, "type", None) != "cpu":
         import torch
 
         matmul = torch.backends.cuda.matmul

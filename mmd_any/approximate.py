@@ -235,7 +235,7 @@ def mmd2_rff(
     samples = prepare_samples(x, y, check_finite=check_finite)
     xp = samples.xp
     n, m = samples.x.shape[0], samples.y.shape[0]
-    with full_precision(xp):
+    with full_precision(xp, samples.device):
         pooled = xp.concat([samples.x, samples.y], axis=0)
         features = features_for(xp, kernel, pooled, [n, m], n_features, seed)
         sums_x = features.feature_sums(xp, samples.x, memory_budget)

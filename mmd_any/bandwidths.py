@@ -185,14 +185,14 @@ def _namespace_all_positive(values: Array) -> Array:
 
 
 def _mean_sq_distance(
-    xp: Any, z: Array, include_diagonal: bool = False, centred: bool = False
+    xp: Any, z: Array, include_diagonal: bool = False, centred: bool = False, factor: float = 1.0
 ) -> Array:
-    """Mean of ``‖z_i − z_j‖²`` over ``i ≠ j`` (over all i, j with
-    ``include_diagonal``), in O(N·d): ``2 N/(N−1) · mean ‖z_i − z̄‖²``."""
+    """``factor`` times the mean of ``‖z_i − z_j‖²`` over ``i ≠ j`` (over all i, j
+    with ``include_diagonal``), in O(N·d): ``2 N/(N−1) · mean ‖z_i − z̄‖²``."""
     n_points = z.shape[0]
     deviations = z if centred else _distances.center(xp, z)
     pairs = n_points if include_diagonal else n_points - 1
-    return xp.sum(deviations * deviations) * (2.0 / pairs)
+    return xp.sum(deviations * deviations) * (2.0 * factor / pairs)
 
 
 def _one_where_zero(xp: Any, value: Array) -> Array:
@@ -442,7 +442,7 @@ class MeanSquaredDistance(BandwidthRule):
     def resolve(self, xp: Any, z: Array, metric: str, centred: bool = False) -> list[Sigmas]:
         z = stop_gradient(z) if self.detach else z
         # 2·base² = mean squared distance; base is 0 only if the RMS distance is too
-        base = xp.sqrt(_mean_sq_distance(xp, z, self.include_diagonal, centred) * 0.5)
+        base = xp.sqrt(_mean_sq_distance(xp, z, self.include_diagonal, centred, factor=0.5))
         return [Sigmas(_one_where_zero(xp, base), self.scales)]
 
 

@@ -219,7 +219,7 @@ def mmd2(
             f"preset {chosen.name!r} is defined for samples of equal size only, "
             f"got {n} and {m} rows"
         )
-    with full_precision(samples.xp):
+    with full_precision(samples.xp, samples.device):
         value = _estimate(samples, kernel, estimator, memory_budget, block_size)
     if chosen is not None:
         value = value * chosen.scale + chosen.offset(n, m)
@@ -350,7 +350,7 @@ def kid(
     plan = plan_for(samples, 2 * subset_size, statistic.n_rows, memory_budget, block_size)
     acc_dtype = accumulator_dtype(xp, samples.dtype, device(samples.x))
     values = []
-    with full_precision(xp):
+    with full_precision(xp, samples.device):
         for k in range(subsets):
             x_sub = xp.take(samples.x, rows_on_device[k, 0, :], axis=0)
             y_sub = xp.take(samples.y, rows_on_device[k, 1, :], axis=0)

@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 from array_api_compat import device
 
 from . import _gram, _plan
+from ._devices import is_host
 from ._namespace import prepare_samples, prepare_single
 from ._precision import full_precision
 from .bandwidths import BandwidthRule, Sigmas, as_bandwidth
@@ -260,9 +261,13 @@ def _geometric_ratio(values: tuple[float, ...]) -> float | None:
 
 
 def _device_constants(xp: Any, values: tuple[float, ...], like: Array) -> Array:
-    """``values`` as a device array of ``like``'s dtype, built on the device (no copy
-    from the host): ``first · ratio^k`` for a geometric list, else one fill each."""
+    """``values`` as an array of ``like``'s dtype on its device. On the host one
+    conversion; on a device it is built there (no copy from the host, which would
+    wait for the device's queue): ``first · ratio^k`` for a geometric list, else
+    one fill each."""
     dev, dtype = device(like), like.dtype
+    if is_host(xp, dev):
+        return xp.asarray(values, dtype=dtype, device=dev)
     ratio = _geometric_ratio(values)
     if ratio is not None:
         return (ratio ** xp.arange(len(values), dtype=dtype, device=dev)) * values[0]
@@ -612,7 +617,7 @@ def kernel_matrix(
         n, m = samples.x.shape[0], samples.y.shape[0]
         stacked, rows, cols = [samples.x, samples.y], slice(0, n), slice(n, n + m)
     xp = samples.xp
-    with full_precision(xp):
+    with full_precision(xp, samples.device):
         gram = _gram.PooledGram(xp, kernel, stacked)
         itemsize = xp.finfo(samples.dtype).bits // 8
         plan = _plan.make_plan(

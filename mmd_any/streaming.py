@@ -172,7 +172,7 @@ class StreamingMMD:
         """
         samples = prepare_samples(x_chunk, y_chunk, check_finite=self.check_finite)
         xp, x, y = samples.xp, samples.x, samples.y
-        with full_precision(xp):
+        with full_precision(xp, samples.device):
             self._update(xp, x, y)
         return self
 

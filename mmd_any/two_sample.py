@@ -412,7 +412,7 @@ def mmd_test(
     n_points = n + m
     statistic = quadratic_statistic(n, m, estimator)
     weight_rows = 1 + n_permutations + statistic.n_rows - 1
-    with full_precision(xp):
+    with full_precision(xp, samples.device):
         grams = [_gram.PooledGram(xp, k, [samples.x, samples.y]) for k in kernels]
     terms = max(g.n_terms for g in grams)
     plan = plan_for(samples, n_points, weight_rows, memory_budget, block_size, terms)
@@ -421,7 +421,7 @@ def mmd_test(
     work = len(grams) * len(blocks) * n_points * (n_points + 1) // 2
     bar = _Progress(work, progress)
     try:
-        with full_precision(xp):
+        with full_precision(xp, samples.device):
             stats = xp.concat(
                 [_statistics(g, blocks, statistic, plan, bar.update) for g in grams], axis=0
             )
