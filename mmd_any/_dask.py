@@ -62,12 +62,11 @@ def _pair_forms(
         params = [Sigmas(_as_chunk_scalar(xp, g.base, rows_i.dtype), g.scales) for g in params]
     samples = [rows_i] if rows_j is None else [rows_i, rows_j]
     gram = _gram.PooledGram(xp, kernel, samples, params=params)
-    itemsize = max(4, xp.finfo(rows_i.dtype).bits // 8)
     plan = _plan.make_plan(
         xp,
         device(rows_i),
         gram.size,
-        itemsize,
+        _plan.itemsize(xp, rows_i.dtype),
         weight_rows=weights_i.shape[0],
         block_size=block_size,
     )

@@ -28,7 +28,14 @@ from typing import Any
 
 from ._devices import free_memory, is_host
 
-__all__ = ["Plan", "check_block_size", "check_memory_budget", "feature_rows", "make_plan"]
+__all__ = [
+    "Plan",
+    "check_block_size",
+    "check_memory_budget",
+    "feature_rows",
+    "itemsize",
+    "make_plan",
+]
 
 #: Rows per tile on the host CPU; off-diagonal tiles have twice as many columns.
 #: Chosen from a sweep of tile shapes at n = m = 2048, d = 64 on NumPy and torch
@@ -93,6 +100,11 @@ class Plan:
     def single_tile(self, n_points: int) -> bool:
         """Whether the ``n_points × n_points`` matrix is computed as one tile."""
         return n_points <= self.rows
+
+
+def itemsize(xp: Any, dtype: Any) -> int:
+    """Bytes per element of a floating dtype."""
+    return xp.finfo(dtype).bits // 8
 
 
 def check_block_size(block_size: int | None) -> int | None:

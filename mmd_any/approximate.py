@@ -33,7 +33,7 @@ from array_api_compat import device
 
 from ._distances import center
 from ._namespace import accumulator_dtype, finalize, prepare_samples
-from ._plan import check_memory_budget, feature_rows
+from ._plan import check_memory_budget, feature_rows, itemsize
 from ._precision import full_precision
 from .bandwidths import Sigmas
 from .kernels import Gaussian, Kernel, Laplacian, as_kernel
@@ -104,8 +104,7 @@ class FourierFeatures:
             z = z - self.shift
         n_freq = int(self.frequencies.shape[1])
         acc = accumulator_dtype(xp, z.dtype, device(z))
-        itemsize = xp.finfo(z.dtype).bits // 8
-        rows = feature_rows(xp, device(z), n_freq, itemsize, memory_budget)
+        rows = feature_rows(xp, device(z), n_freq, itemsize(xp, z.dtype), memory_budget)
         total = None
         n_rows = z.shape[0]
         for start in range(0, n_rows, rows):

@@ -38,11 +38,6 @@ def _check_estimator(estimator: str) -> int:
     return ESTIMATORS[estimator]
 
 
-def itemsize(xp: Any, dtype: Any) -> int:
-    """Bytes per element of a floating dtype."""
-    return xp.finfo(dtype).bits // 8
-
-
 def plan_for(
     samples: Samples,
     n_points: int,
@@ -56,7 +51,7 @@ def plan_for(
         samples.xp,
         samples.device,
         n_points,
-        itemsize(samples.xp, samples.dtype),
+        _plan.itemsize(samples.xp, samples.dtype),
         weight_rows=weight_rows,
         terms=terms,
         memory_budget=memory_budget,

@@ -619,12 +619,11 @@ def kernel_matrix(
     xp = samples.xp
     with full_precision(xp, samples.device):
         gram = _gram.PooledGram(xp, kernel, stacked)
-        itemsize = xp.finfo(samples.dtype).bits // 8
         plan = _plan.make_plan(
             xp,
-            device(samples.x),
+            samples.device,
             gram.size,
-            itemsize,
+            _plan.itemsize(xp, samples.dtype),
             terms=gram.n_terms,
             memory_budget=memory_budget,
         )
