@@ -78,6 +78,9 @@ class MMDLoss(nn.Module):
     estimator : {"biased", "unbiased", "linear"}
         ``"biased"`` (the seeds') is ≥ 0; ``"unbiased"`` has no bias towards
         separating small batches.
+    memory_budget : int, optional
+        Bytes the kernel tiles may take (see :func:`mmd_any.mmd2`): on a GPU the
+        batch is one tile whenever it fits, the fewest kernel launches.
 
     Examples
     --------
@@ -97,6 +100,7 @@ class MMDLoss(nn.Module):
         *,
         kernel: Kernel | None = None,
         estimator: str = "biased",
+        memory_budget: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__()
@@ -107,6 +111,7 @@ class MMDLoss(nn.Module):
         self.kernel_num = kernel_num
         self.fix_sigma = fix_sigma
         self.estimator = estimator
+        self.memory_budget = memory_budget
         self.kernel = (
             kernel
             if kernel is not None
@@ -116,7 +121,12 @@ class MMDLoss(nn.Module):
     def forward(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """MMD² of the two batches: a 0-d tensor on their device, differentiable."""
         return mmd2(
-            source, target, kernel=self.kernel, estimator=self.estimator, check_finite=False
+            source,
+            target,
+            kernel=self.kernel,
+            estimator=self.estimator,
+            memory_budget=self.memory_budget,
+            check_finite=False,
         )
 
     def extra_repr(self) -> str:

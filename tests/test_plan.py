@@ -73,11 +73,32 @@ def test_accelerator_tiles_fit_the_budget(n_points, itemsize, weight_rows, terms
         assert too_big > budget * (1 - _plan.WEIGHT_SHARE)
 
 
-def test_invalid_budgets_and_block_sizes_are_refused() -> None:
+BUDGETED = {
+    "mmd2": lambda x, **kw: mmd_any.mmd2(x, x, **kw),
+    "mmd": lambda x, **kw: mmd_any.mmd(x, x, **kw),
+    "kid": lambda x, **kw: mmd_any.kid(x, x, subsets=1, subset_size=2, **kw),
+    "kernel_matrix": lambda x, **kw: mmd_any.kernel_matrix(x, **kw),
+    "mmd_test": lambda x, **kw: mmd_any.mmd_test(x, x, n_permutations=3, **kw),
+    "mmd2_rff": lambda x, **kw: mmd_any.mmd2_rff(x, x, **kw),
+    "preset": lambda x, **kw: mmd_any.presets.kid.mmd2(x, x, **kw),
+    "MMDLoss": lambda x, **kw: __import__("mmd_any.torch").torch.MMDLoss(**kw)(
+        torch.asarray(x), torch.asarray(x)
+    ),
+}
+
+
+@pytest.mark.parametrize("name", BUDGETED)
+def test_invalid_budgets_are_refused_everywhere(name: str) -> None:
     x = np.zeros((4, 2))
     for bad in (0, -1, 1.5, True, "1GiB"):
         with pytest.raises(ValueError, match="memory_budget"):
-            mmd_any.mmd2(x, x, memory_budget=bad)
+            BUDGETED[name](x, memory_budget=bad)
+    BUDGETED[name](x, memory_budget=1 << 20)  # a valid one is accepted
+
+
+def test_invalid_block_sizes_are_refused() -> None:
+    x = np.zeros((4, 2))
+    for bad in (0, -1, 1.5, True, "1GiB"):
         with pytest.raises(ValueError, match="block_size"):
             mmd_any.mmd2(x, x, block_size=bad)
 
