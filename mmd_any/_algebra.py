@@ -69,8 +69,7 @@ class QuadraticStatistic:
 
     def label_weights(self, labels: np.ndarray) -> np.ndarray:
         """Row-0 weights of 0/1 label rows (``1`` marks a point counted as ``x``)."""
-        on_x, on_y = self.values[0]
-        return labels * (on_x - on_y) + on_y
+        return _weights(labels, self.values[0])
 
     def invariant_rows(self) -> list[tuple[float, float]]:
         """The rows a relabelling leaves unchanged (both values equal), rows 1…R−1."""
@@ -83,7 +82,13 @@ class QuadraticStatistic:
     def row_weights(self, start: int, stop: int) -> np.ndarray:
         """``(R, stop − start)`` weights of the pooled points ``start:stop`` (host)."""
         in_x = (np.arange(start, stop) < self.n).astype(np.float64)
-        return np.stack([in_x * (on_x - on_y) + on_y for on_x, on_y in self.values])
+        return np.stack([_weights(in_x, row) for row in self.values])
+
+
+def _weights(labels: np.ndarray, row: tuple[float, float]) -> np.ndarray:
+    """The value on ``x`` where a label is 1, the value on ``y`` where it is 0."""
+    on_x, on_y = row
+    return labels * (on_x - on_y) + on_y
 
 
 def quadratic_statistic(n: int, m: int, estimator: str) -> QuadraticStatistic:

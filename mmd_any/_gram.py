@@ -49,12 +49,10 @@ class PooledGram:
     params : optional
         Kernel parameters resolved elsewhere (the Dask adapter resolves them once
         for all chunk pairs); by default they are resolved from these samples.
-    host : bool, optional
-        Whether the tiles run on the host CPU (default: from the namespace and
-        device, :func:`mmd_any._devices.is_host`); the kernel prepares its
-        parameters for the fewest flops there (above
-        :data:`HOST_FEWEST_CALLS_POINTS` points), for the fewest array calls
-        elsewhere.
+
+    On the host CPU (:func:`mmd_any._devices.is_host`) the kernel prepares its
+    parameters for the fewest flops (above :data:`HOST_FEWEST_CALLS_POINTS`
+    points), elsewhere for the fewest array calls.
     """
 
     def __init__(
@@ -63,7 +61,6 @@ class PooledGram:
         kernel: Any,
         samples: list[Array],
         params: Any = None,
-        host: bool | None = None,
     ) -> None:
         self.xp = xp
         self.kernel = kernel
@@ -77,7 +74,7 @@ class PooledGram:
         self.points = z
         self.params = kernel.parameters(xp, z, self.sizes) if params is None else params
         self.device = device(z)
-        host = is_host(xp, self.device) if host is None else host
+        host = is_host(xp, self.device)
         #: Evaluate tiles with the fewest array calls (stacked kernel terms, summed
         #: before one product) rather than the fewest flops: always off the host,
         #: and on the host for small matrices, where the calls cost more than the math.

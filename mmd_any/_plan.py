@@ -87,15 +87,12 @@ class Plan:
         Weight rows per pass over the tiles (permutation tests split theirs).
     budget : int
         The memory budget in bytes the plan was made for.
-    host : bool
-        Whether this is the host-CPU plan.
     """
 
     rows: int
     cols: int
     weight_rows: int
     budget: int
-    host: bool
 
     def single_tile(self, n_points: int) -> bool:
         """Whether the ``n_points × n_points`` matrix is computed as one tile."""
@@ -179,15 +176,15 @@ def make_plan(
     per_pass = max(2, int(budget * WEIGHT_SHARE) // max(1, n_points * itemsize))
     per_pass = min(weight_rows, per_pass)
     if block_size is not None:
-        return Plan(block_size, 2 * block_size, per_pass, budget, host)
+        return Plan(block_size, 2 * block_size, per_pass, budget)
     if host:
         if n_points <= HOST_SINGLE_TILE_POINTS:
-            return Plan(n_points, n_points, per_pass, budget, host)
-        return Plan(HOST_ROWS, 2 * HOST_ROWS, per_pass, budget, host)
+            return Plan(n_points, n_points, per_pass, budget)
+        return Plan(HOST_ROWS, 2 * HOST_ROWS, per_pass, budget)
     side = _accelerator_side(int(budget * (1 - WEIGHT_SHARE)), itemsize, per_pass, terms)
     if n_points <= side:
-        return Plan(n_points, n_points, per_pass, budget, host)
-    return Plan(side, side, per_pass, budget, host)
+        return Plan(n_points, n_points, per_pass, budget)
+    return Plan(side, side, per_pass, budget)
 
 
 def feature_rows(
