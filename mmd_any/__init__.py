@@ -6,6 +6,7 @@ arrays and return results in the same library, dtype and device.
 
 from . import (
     _dask,  # noqa: F401 - registers the Dask adapter with the engine
+    _torch,  # noqa: F401 - registers torch's hand-written single-tile gradient
     approximate,
     bandwidths,
     kernels,

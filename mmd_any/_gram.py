@@ -118,7 +118,7 @@ class PooledGram:
         diagonal = None
         overlap = rows.start < cols.stop and cols.start < rows.stop
         if self.kernel.metric == "sqeuclidean" and overlap:
-            diagonal = _overlap_mask(self.xp, rows, cols, self.device)
+            diagonal = overlap_mask(self.xp, rows, cols, self.device)
         return self.kernel.profile(self.xp, self.metric_tile(rows, cols, diagonal), self.prepared)
 
     def block(self, rows: slice, cols: slice, plan: Plan) -> Array:
@@ -189,7 +189,7 @@ class PooledGram:
         dev = self.device
         first = min(n_points, plan.rows)
         needs_eye = exclude_diagonal or self.kernel.metric == "sqeuclidean"
-        eye = _overlap_mask(xp, slice(0, first), slice(0, first), dev) if needs_eye else None
+        eye = overlap_mask(xp, slice(0, first), slice(0, first), dev) if needs_eye else None
         if plan.single_tile(n_points):
             everything = slice(0, n_points)
             forms = self._tile_forms(
@@ -257,24 +257,24 @@ class PooledGram:
             if per_term:
                 terms = kernel.terms(xp, values, self.prepared)
                 terms = [xp.where(diagonal, 0.0, t) for t in terms]
-                return xp.stack([_rowwise_dot(xp, left @ t, right) for t in terms])
+                return xp.stack([rowwise_dot(xp, left @ t, right) for t in terms])
             tile = xp.where(diagonal, 0.0, kernel.profile(xp, values, self.prepared))
-            return _rowwise_dot(xp, left @ tile, right)
+            return rowwise_dot(xp, left @ tile, right)
         if per_term:
             products = kernel.left_times_terms(xp, left, values, self.prepared, host=host)
-            return xp.stack([_rowwise_dot(xp, product, right) for product in products])
+            return xp.stack([rowwise_dot(xp, product, right) for product in products])
         product = kernel.left_times_profile(xp, left, values, self.prepared, host=host)
-        return _rowwise_dot(xp, product, right)
+        return rowwise_dot(xp, product, right)
 
 
-def _rowwise_dot(xp: Any, a: Array, b: Array) -> Array:
+def rowwise_dot(xp: Any, a: Array, b: Array) -> Array:
     """``Σ_j a[p, j] b[p, j]`` for every row p (one matmul for a single row)."""
     if a.shape[0] == 1:
         return xp.reshape(a @ xp.matrix_transpose(b), (1,))
     return xp.sum(a * b, axis=-1)
 
 
-def _overlap_mask(xp: Any, rows: slice, cols: slice, dev: Any) -> Array:
+def overlap_mask(xp: Any, rows: slice, cols: slice, dev: Any) -> Array:
     """Boolean ``(rows, cols)`` mask of the entries where the row index equals the column index."""
     row_index = xp.arange(rows.start, rows.stop, device=dev)
     col_index = row_index if cols == rows else xp.arange(cols.start, cols.stop, device=dev)

@@ -7,13 +7,27 @@
   per pair of row chunks) registers an :class:`Adapter`; the estimators ask
   :func:`adapter_for` and never import an adapter. ``mmd_any/__init__`` imports
   the adapters, so they are registered whenever the package is.
+* **Gradient adapters**: an autodiff library (torch) registers a
+  :class:`GradientAdapter` that runs the hand-written gradient of the single-tile
+  forms (:mod:`mmd_any._gradient`) through its own autodiff machinery.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-__all__ = ["ADAPTERS", "PRESETS", "Adapter", "adapter_for", "register_adapter", "resolve_preset"]
+__all__ = [
+    "ADAPTERS",
+    "GRADIENT_ADAPTERS",
+    "PRESETS",
+    "Adapter",
+    "GradientAdapter",
+    "adapter_for",
+    "gradient_adapter_for",
+    "register_adapter",
+    "register_gradient_adapter",
+    "resolve_preset",
+]
 
 Array = Any
 
@@ -73,3 +87,36 @@ def register_adapter(adapter: Adapter) -> Adapter:
 def adapter_for(array: Array) -> Adapter | None:
     """The registered adapter that handles ``array``, if any."""
     return next((adapter for adapter in ADAPTERS if adapter.handles(array)), None)
+
+
+class GradientAdapter(Protocol):
+    """An autodiff library that differentiates the single-tile forms by hand."""
+
+    def handles(self, x: Array, y: Array) -> bool:
+        """Whether ``x``, ``y`` are this library's arrays and a gradient is being recorded."""
+        ...
+
+    def forms(
+        self, gram: Any, weights_t: Array, statistic: Any, x: Array, y: Array
+    ) -> Array | None:
+        """The ``(P,)`` single-tile forms of ``statistic``'s weight rows
+        (``weights_t`` on the device), differentiable in ``x`` and ``y`` through
+        :mod:`mmd_any._gradient`; None where that does not apply (the engine's
+        generic path then records the gradient)."""
+        ...
+
+
+#: Registered gradient adapters, consulted in order.
+GRADIENT_ADAPTERS: list[GradientAdapter] = []
+
+
+def register_gradient_adapter(adapter: GradientAdapter) -> GradientAdapter:
+    """Add ``adapter`` (once) and return it."""
+    if adapter not in GRADIENT_ADAPTERS:
+        GRADIENT_ADAPTERS.append(adapter)
+    return adapter
+
+
+def gradient_adapter_for(x: Array, y: Array) -> GradientAdapter | None:
+    """The registered gradient adapter that handles ``x`` and ``y``, if any."""
+    return next((a for a in GRADIENT_ADAPTERS if a.handles(x, y)), None)

@@ -21,7 +21,7 @@ from . import _gram, _plan
 from ._algebra import QuadraticStatistic, quadratic_statistic, unbiased_coefficients
 from ._namespace import Samples, accumulator_dtype, as_0d, finalize, prepare_samples
 from ._precision import full_precision
-from ._registry import adapter_for, resolve_preset
+from ._registry import adapter_for, gradient_adapter_for, resolve_preset
 from .kernels import Kernel, Polynomial, as_kernel
 
 __all__ = ["ESTIMATORS", "KID", "kid", "mmd", "mmd2", "unbiased_coefficients"]
@@ -59,10 +59,27 @@ def plan_for(
     )
 
 
-def quadratic(gram: _gram.PooledGram, statistic: QuadraticStatistic, plan: _plan.Plan) -> Array:
-    """A quadratic statistic (biased or unbiased MMD²) from the engine's forms."""
+def quadratic(
+    gram: _gram.PooledGram,
+    statistic: QuadraticStatistic,
+    plan: _plan.Plan,
+    inputs: tuple[Array, Array] | None = None,
+) -> Array:
+    """A quadratic statistic (biased or unbiased MMD²) from the engine's forms.
+
+    ``inputs``: the two samples the gram was pooled from; when an autodiff
+    library records their gradient and the matrix is one tile, its registered
+    gradient adapter differentiates the forms by hand (:mod:`mmd_any._gradient`).
+    """
     weights_t = gram.sample_weights(statistic.values)
-    forms = gram.quadratic_forms(weights_t, plan, exclude_diagonal=statistic.exclude_diagonal)
+    exclude = statistic.exclude_diagonal
+    forms = None
+    if inputs is not None and plan.single_tile(gram.size):
+        differentiator = gradient_adapter_for(*inputs)
+        if differentiator is not None:
+            forms = differentiator.forms(gram, weights_t, statistic, *inputs)
+    if forms is None:
+        forms = gram.quadratic_forms(weights_t, plan, exclude_diagonal=exclude)
     return statistic.combine(gram.xp, forms)
 
 
@@ -96,7 +113,7 @@ def _estimate(
         return statistic.combine(samples.xp, forms)
     gram = _gram.PooledGram(samples.xp, kernel, [samples.x, samples.y])
     plan = plan_for(samples, n + m, statistic.n_rows, memory_budget, block_size, gram.n_terms)
-    return quadratic(gram, statistic, plan)
+    return quadratic(gram, statistic, plan, (samples.x, samples.y))
 
 
 def _validate(x: Array, y: Array, estimator: str, check_finite: bool) -> Samples:
