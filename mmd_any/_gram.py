@@ -28,6 +28,7 @@ from . import _distances
 from ._devices import is_host
 from ._namespace import accumulator_dtype, stop_gradient
 from ._plan import Plan
+from .bandwidths import Sigmas
 
 Array = Any
 
@@ -49,6 +50,10 @@ class PooledGram:
     params : optional
         Kernel parameters resolved elsewhere (the Dask adapter resolves them once
         for all chunk pairs); by default they are resolved from these samples.
+    scale : array, optional
+        For a radial kernel, the power of two the samples are divided by (by
+        default ``2^⌊log2 max|z|⌋`` when ``params`` are resolved here; given
+        with the ``params`` it was resolved with).
 
     On the host CPU (:func:`mmd_any._devices.is_host`) the kernel prepares its
     parameters for the fewest flops (above :data:`HOST_FEWEST_CALLS_POINTS`
@@ -61,11 +66,22 @@ class PooledGram:
         kernel: Any,
         samples: list[Array],
         params: Any = None,
+        scale: Array | None = None,
     ) -> None:
         self.xp = xp
         self.kernel = kernel
         self.sizes = [int(s.shape[0]) for s in samples]
         z = samples[0] if len(samples) == 1 else xp.concat(samples, axis=0)
+        if scale is None and params is None and hasattr(kernel, "rule"):
+            scale = power_of_two_scale(xp, stop_gradient(z))
+        #: The power of two the points were divided by (None: not rescaled).
+        self.scale = scale
+        if scale is not None:
+            # a radial kernel's value depends on the data only through distances
+            # over bandwidths: computed on data of magnitude [1, 2), exactly (a
+            # power of two), nothing overflows or underflows anywhere in the
+            # float range; a given bandwidth is divided by the same power
+            z = z / scale
         if kernel.metric == "sqeuclidean":
             # The kernel is translation invariant, so the gradients of the kernel
             # values sum to zero over the points and the mean's own derivative
@@ -73,6 +89,8 @@ class PooledGram:
             z = z - stop_gradient(xp.mean(z, axis=0, keepdims=True))
         self.points = z
         self.params = kernel.parameters(xp, z, self.sizes) if params is None else params
+        if params is None and scale is not None and not kernel.rule.data_driven:
+            self.params = [Sigmas(group.base / scale, group.scales) for group in self.params]
         self.device = device(z)
         host = is_host(xp, self.device)
         #: Evaluate tiles with the fewest array calls (stacked kernel terms, summed
@@ -265,6 +283,14 @@ class PooledGram:
             return xp.stack([rowwise_dot(xp, product, right) for product in products])
         product = kernel.left_times_profile(xp, left, values, self.prepared, host=host)
         return rowwise_dot(xp, product, right)
+
+
+def power_of_two_scale(xp: Any, z: Array) -> Array:
+    """``2^⌊log2 max|z|⌋`` as a 0-d array (1 for all-zero data): dividing by it is
+    exact and brings the largest magnitude into ``[1, 2)``."""
+    largest = xp.max(xp.abs(z))
+    positive = xp.where(largest > 0, largest, xp.ones_like(largest))
+    return 2.0 ** xp.floor(xp.log2(positive))
 
 
 def rowwise_dot(xp: Any, a: Array, b: Array) -> Array:

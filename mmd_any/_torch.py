@@ -40,7 +40,7 @@ def _generic_forms(
     gram: _gram.PooledGram, weights_t: Array, exclude: bool, x: Array, y: Array
 ) -> Array:
     """The forms through the engine's generic (autograd-recorded) single-tile path."""
-    again = _gram.PooledGram(gram.xp, gram.kernel, [x, y], params=gram.params)
+    again = _gram.PooledGram(gram.xp, gram.kernel, [x, y], params=gram.params, scale=gram.scale)
     plan = Plan(gram.size, gram.size, 1, 0)
     return again.quadratic_forms(weights_t, plan, exclude_diagonal=exclude)
 
@@ -75,6 +75,8 @@ def _function() -> Any:
             grad = _gradient.points_gradient(
                 gram.xp, gram.points, slopes, weights_t, grad_forms, rows
             )
+            if gram.scale is not None:  # the points were divided by it
+                grad = grad / gram.scale
             grad_x = grad[: n - rows.start] if need_x else None
             grad_y = grad[n - rows.start :] if need_y else None
             return grad_x, grad_y, None, None, None, None

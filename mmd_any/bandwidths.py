@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from array_api_compat import device, is_array_api_obj
@@ -109,6 +109,10 @@ class BandwidthRule:
             )
         return z[: sizes[0], :]
 
+    #: Whether the bandwidths come from the data (and so scale with it); the
+    #: engine then computes on rescaled data and needs to rescale nothing else.
+    data_driven: ClassVar[bool] = True
+
     @property
     def count(self) -> int:
         """Number of bandwidths the rule yields."""
@@ -126,6 +130,8 @@ class Fixed(BandwidthRule):
         checked for positivity only where they can be read without a device
         synchronisation or a lazy compute.
     """
+
+    data_driven: ClassVar[bool] = False
 
     def __init__(self, values: float | Sequence[float] | Array) -> None:
         if is_array_api_obj(values):
@@ -154,7 +160,10 @@ class Fixed(BandwidthRule):
 
     def resolve(self, xp: Any, z: Array, metric: str, centred: bool = False) -> list[Sigmas]:
         if isinstance(self.values, tuple):
-            return [Sigmas(1.0, self.values)]
+            # the magnitude in the base, ratios near 1 in the scales: a base divided
+            # by the engine's data scale stays in range whatever the units
+            top = max(self.values)
+            return [Sigmas(top, tuple(value / top for value in self.values))]
         values = xp.astype(self.values, z.dtype)
         if values.ndim == 0:
             return [Sigmas(values, (1.0,))]

@@ -110,10 +110,18 @@ def _estimate(
         forms = adapter.quadratic_forms(
             samples.xp, kernel, samples.x, samples.y, statistic, block_size
         )
-        return statistic.combine(samples.xp, forms)
+        value = statistic.combine(samples.xp, forms)
+        return _nonnegative(samples.xp, value) if estimator == "biased" else value
     gram = _gram.PooledGram(samples.xp, kernel, [samples.x, samples.y])
     plan = plan_for(samples, n + m, statistic.n_rows, memory_budget, block_size, gram.n_terms)
-    return quadratic(gram, statistic, plan, (samples.x, samples.y))
+    value = quadratic(gram, statistic, plan, (samples.x, samples.y))
+    return _nonnegative(samples.xp, value) if estimator == "biased" else value
+
+
+def _nonnegative(xp: Any, value: Array) -> Array:
+    """The biased MMD² is a squared norm: a negative value is rounding, reported as 0
+    (``clip``: one operation, and its gradient is 0 there)."""
+    return xp.clip(value, min=0.0)
 
 
 def _validate(x: Array, y: Array, estimator: str, check_finite: bool) -> Samples:

@@ -29,8 +29,11 @@ one pass over the tiles. The only host read is at the end: the p-value.
 P-values
 --------
 ``(1 + #{p : T_p ≥ T_obs}) / (1 + P)``, exactly valid at every sample size;
-statistics within a relative ``64·eps`` of the observed one count as ties
-(they are equal up to rounding).
+statistics within ``64·eps·(|T_obs| + M)`` of the observed one count as ties
+(they are equal up to rounding), where ``M`` is the size of the rounding of
+any statistic from the magnitude of the kernel's entries (the estimator's
+absolute weights times the mean kernel entry): identical or constant samples
+give p = 1, not a verdict of rounding noise.
 
 Aggregated test (``aggregate=True``)
 ------------------------------------
@@ -75,7 +78,8 @@ Array = Any
 #: Exponents ``k`` of the default aggregated collection ``median · 2^k``.
 AGGREGATE_EXPONENTS = tuple(range(-4, 5))
 
-#: Statistics within this many eps (relative) of the observed one are ties.
+#: Statistics within this many eps of the observed one (relative to it plus the
+#: kernel's magnitude) are ties.
 TIE_EPS = 64
 
 
@@ -283,11 +287,13 @@ def _statistics(
     statistic: QuadraticStatistic,
     plan: _plan.Plan,
     on_progress: Callable[[int], None],
-) -> Array:
-    """``(L, 1 + P)`` statistics for every kernel term and label row.
+) -> tuple[Array, Array]:
+    """``(L, 1 + P)`` statistics for every kernel term and label row, and the
+    ``(L,)`` magnitudes of their rounding (:func:`_rounding_scale`).
 
     Row 0 of the statistic is relabelled by each permutation; its other rows
-    (the unbiased ``1ᵀK₀1``) are invariant and go through the first pass only.
+    (the unbiased ``1ᵀK₀1``) are invariant and go through the first pass only,
+    with one all-ones row for the magnitude of the kernel's entries.
     """
     xp = gram.xp
     dev = device(gram.points)
@@ -295,11 +301,12 @@ def _statistics(
     n_points = gram.size
     invariant = statistic.invariant_rows()
     results = []
-    constant = None
+    constant = magnitude = None
     for index, labels in enumerate(blocks):
         weights = statistic.label_weights(labels)
-        if index == 0 and invariant:
-            weights = np.concatenate([weights, statistic.row_weights(0, n_points)[1:]])
+        if index == 0:
+            extra = [statistic.row_weights(0, n_points)[1:], np.ones((1, n_points))]
+            weights = np.concatenate([weights, *extra])
         weights_t = xp.astype(xp.asarray(weights, device=dev), dtype)
         forms = gram.quadratic_forms(
             weights_t,
@@ -308,35 +315,58 @@ def _statistics(
             exclude_diagonal=statistic.exclude_diagonal,
             progress=on_progress,
         )
-        if index == 0 and invariant:
+        if index == 0:
             rows = len(labels)
-            invariant_forms = forms[:, rows:]
+            magnitude = _rounding_scale(statistic, n_points) * xp.abs(forms[:, -1])
+            invariant_forms = forms[:, rows:-1]
             forms = forms[:, :rows]
-            # Σ_r≥1 coefficient_r · form_r, the same for every relabelling
-            constant = statistic.coefficients[1] * invariant_forms[:, 0:1]
-            for r, coefficient in enumerate(statistic.coefficients[2:], start=1):
-                constant = constant + coefficient * invariant_forms[:, r : r + 1]
+            if invariant:
+                # Σ_r≥1 coefficient_r · form_r, the same for every relabelling
+                constant = statistic.coefficients[1] * invariant_forms[:, 0:1]
+                for r, coefficient in enumerate(statistic.coefficients[2:], start=1):
+                    constant = constant + coefficient * invariant_forms[:, r : r + 1]
         if statistic.coefficients[0] != 1.0:
             forms = statistic.coefficients[0] * forms
         results.append(forms if constant is None else forms + constant)
-    return results[0] if len(results) == 1 else xp.concat(results, axis=1)
+    stats = results[0] if len(results) == 1 else xp.concat(results, axis=1)
+    return stats, magnitude
 
 
-def _exceedances(xp: Any, stats: Array, reference: Array, eps: float) -> Array:
+def _rounding_scale(statistic: QuadraticStatistic, n_points: int) -> float:
+    """``Σ_r |c_r| (Σ_i |w_r,i|)² / N²``: times ``|1ᵀK1|`` (the sum of the kernel's
+    entries, all of one sign for the radial and energy kernels), the size of
+    ``Σ_r |c_r| Σ_ij |w_ri w_rj K_ij|`` for entries of typical size, which bounds
+    the rounding of every statistic (any labelling) up to a factor of the dtype's eps."""
+    total = 0.0
+    for (on_x, on_y), coefficient in zip(statistic.values, statistic.coefficients, strict=True):
+        spread = statistic.n * abs(on_x) + statistic.m * abs(on_y)
+        total += abs(coefficient) * spread**2
+    return total / n_points**2
+
+
+def _exceedances(
+    xp: Any, stats: Array, reference: Array, eps: float, magnitude: Array
+) -> Array:
     """``#{i : stats[l, i] ≥ reference[l, j] − tol}`` for every l, j.
 
-    ``tol = TIE_EPS · eps · |reference|``: values equal up to the rounding of
-    the dtype the kernel was computed in count as ties.
+    ``tol = TIE_EPS · eps · (|reference| + magnitude[l])``: values equal up to
+    the rounding of the dtype the kernel was computed in count as ties. The
+    magnitude is the kernel's (:func:`_rounding_scale`), not the statistic's:
+    identical samples give statistics of pure rounding noise (1e-31 against
+    entries of 1), which are all ties, so that their p-value is 1.
     """
-    threshold = reference - (TIE_EPS * eps) * xp.abs(reference)
+    scale = xp.abs(reference) + magnitude[:, None]
+    threshold = reference - (TIE_EPS * eps) * scale
     return xp.sum(xp.astype(stats[:, :, None] >= threshold[:, None, :], stats.dtype), axis=1)
 
 
-def _rank_pvalues(xp: Any, stats: Array, eps: float, chunk: int = 256) -> Array:
+def _rank_pvalues(
+    xp: Any, stats: Array, eps: float, magnitude: Array, chunk: int = 256
+) -> Array:
     """Per-row permutation p-values ``#{i : T_i ≥ T_j} / (1 + P)``, shape (L, 1 + P)."""
     rows = stats.shape[1]
     parts = [
-        _exceedances(xp, stats, stats[:, start : min(rows, start + chunk)], eps)
+        _exceedances(xp, stats, stats[:, start : min(rows, start + chunk)], eps, magnitude)
         for start in range(0, rows, chunk)
     ]
     return xp.concat(parts, axis=1) / rows
@@ -422,9 +452,9 @@ def mmd_test(
     bar = _Progress(work, progress)
     try:
         with full_precision(xp, samples.device):
-            stats = xp.concat(
-                [_statistics(g, blocks, statistic, plan, bar.update) for g in grams], axis=0
-            )
+            pairs = [_statistics(g, blocks, statistic, plan, bar.update) for g in grams]
+            stats = xp.concat([pair[0] for pair in pairs], axis=0)
+            magnitude = xp.concat([pair[1] for pair in pairs], axis=0)
     finally:
         bar.close()
     names = tuple(name for k in kernels for name in _term_names(k))
@@ -434,7 +464,7 @@ def mmd_test(
     eps = float(xp.finfo(samples.dtype).eps)
     if not aggregate:
         observed, null = stats[0, 0], stats[0, 1:]
-        exceed = _exceedances(xp, stats[:, 1:], stats[:, 0:1], eps)[0, 0]
+        exceed = _exceedances(xp, stats[:, 1:], stats[:, 0:1], eps, magnitude)[0, 0]
         pvalue = (1.0 + _number(xp, exceed)) / (1.0 + n_permutations)
         return MMDTestResult(
             statistic=_cast(xp, observed, samples.result_dtype),
@@ -447,7 +477,7 @@ def mmd_test(
             kernels=names,
         )
 
-    member_pvalues = _rank_pvalues(xp, stats, eps)  # (L, 1 + P), observed in column 0
+    member_pvalues = _rank_pvalues(xp, stats, eps, magnitude)  # (L, 1 + P), observed in column 0
     smallest = xp.min(member_pvalues, axis=0)  # (1 + P,)
     # p-value of min-p: rank of the observed smallest p among all rows (itself
     # included); the p-values are exact multiples of 1 / (1 + P)
