@@ -344,9 +344,7 @@ def _rounding_scale(statistic: QuadraticStatistic, n_points: int) -> float:
     return total / n_points**2
 
 
-def _exceedances(
-    xp: Any, stats: Array, reference: Array, eps: float, magnitude: Array
-) -> Array:
+def _exceedances(xp: Any, stats: Array, reference: Array, eps: float, magnitude: Array) -> Array:
     """``#{i : stats[l, i] ≥ reference[l, j] − tol}`` for every l, j.
 
     ``tol = TIE_EPS · eps · (|reference| + magnitude[l])``: values equal up to
@@ -360,9 +358,7 @@ def _exceedances(
     return xp.sum(xp.astype(stats[:, :, None] >= threshold[:, None, :], stats.dtype), axis=1)
 
 
-def _rank_pvalues(
-    xp: Any, stats: Array, eps: float, magnitude: Array, chunk: int = 256
-) -> Array:
+def _rank_pvalues(xp: Any, stats: Array, eps: float, magnitude: Array, chunk: int = 256) -> Array:
     """Per-row permutation p-values ``#{i : T_i ≥ T_j} / (1 + P)``, shape (L, 1 + P)."""
     rows = stats.shape[1]
     parts = [
