@@ -217,6 +217,9 @@ def prepare_samples(
         if a.shape[0] is not None and a.shape[0] < min_size:
             what = "is empty" if a.shape[0] == 0 else f"has {a.shape[0]} samples"
             raise ValueError(f"`{name}` {what}; at least {min_size} required")
+    for a, name in ((x, "x"), (y, "y")):
+        if a.shape[1] == 0:
+            raise ValueError(f"`{name}` has 0 features; at least 1 required")
     if x.shape[1] != y.shape[1]:
         raise ValueError(
             f"`y` has {y.shape[1]} features but `x` has {x.shape[1]}; both samples "

@@ -200,7 +200,7 @@ def _mean_sq_distance(
     with ``include_diagonal``), in O(N·d): ``2 N/(N−1) · mean ‖z_i − z̄‖²``."""
     n_points = z.shape[0]
     deviations = z if centred else _distances.center(xp, z)
-    pairs = n_points if include_diagonal else n_points - 1
+    pairs = n_points if include_diagonal else max(1, n_points - 1)  # one point: 0
     return xp.sum(deviations * deviations) * (2.0 * factor / pairs)
 
 
@@ -278,6 +278,8 @@ def _median_distinct_pairs(xp: Any, points: Array, metric: str, lower_only: bool
     amplify the rounding of ``‖a‖² + ‖b‖² − 2a·b`` near zero.
     """
     size = points.shape[0]
+    if size < 2:  # no pair: 0, which the callers' fallback turns into a bandwidth
+        return xp.zeros((), dtype=points.dtype, device=device(points))
     rows, cols = _distinct_pairs(xp, size, device(points))
     values = xp.take(xp.reshape(_metric_matrix(xp, points, metric), (-1,)), rows * size + cols)
     # NaN (only with check_finite=False) has no place in a sort order; the MMD

@@ -216,3 +216,25 @@ def test_constant_columns_and_duplicate_rows_are_finite(kernel) -> None:
         assert np.isfinite(value)
         expected = reference.mmd2(x, y, kernel, estimator)
         assert value == pytest.approx(expected, abs=reference.tolerance("float64", kernel, x, y))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x, y: mmd_any.mmd2(x, y),
+        lambda x, y: mmd_any.mmd_test(x, y, n_permutations=9),
+        lambda x, y: mmd_any.kid(x, y),
+        lambda x, y: mmd_any.kernel_matrix(x, y),
+    ],
+    ids=["mmd2", "mmd_test", "kid", "kernel_matrix"],
+)
+def test_zero_features_are_refused_by_name(call) -> None:
+    with pytest.raises(ValueError, match=r"`x` has 0 features"):
+        call(np.ones((5, 0)), np.ones((4, 0)))
+
+
+@pytest.mark.parametrize("kernel", DATA_DRIVEN, ids=repr)
+def test_kernel_matrix_of_one_row_is_its_diagonal(kernel) -> None:
+    matrix = np.asarray(mmd_any.kernel_matrix(np.array([[1.0, -2.0, 3.0]]), kernel=kernel))
+    # k(z, z) = 1 for each bandwidth term of these kernels
+    np.testing.assert_allclose(matrix, np.full((1, 1), float(kernel.rule.count)))
