@@ -286,11 +286,12 @@ class PooledGram:
 
 
 def power_of_two_scale(xp: Any, z: Array) -> Array:
-    """``2^⌊log2 max|z|⌋`` as a 0-d array (1 for all-zero data): dividing by it is
-    exact and brings the largest magnitude into ``[1, 2)``."""
-    largest = xp.max(xp.abs(z))
-    positive = xp.where(largest > 0, largest, xp.ones_like(largest))
-    return 2.0 ** xp.floor(xp.log2(positive))
+    """``2^⌊log2 max|z|⌋`` as a 0-d array: dividing by it is exact and brings the
+    largest magnitude into ``[1, 2)``; at most into the normal range for subnormal
+    data (the floor at the smallest normal number also keeps the logarithm of
+    all-zero data finite, and is not flushed to zero by XLA). Five operations."""
+    largest = xp.maximum(xp.max(xp.abs(z)), xp.finfo(z.dtype).smallest_normal)
+    return 2.0 ** xp.floor(xp.log2(largest))
 
 
 def rowwise_dot(xp: Any, a: Array, b: Array) -> Array:
