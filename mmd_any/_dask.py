@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from array_api_compat import array_namespace, device, is_dask_array
 
-from . import _distances, _gram, _plan
+from . import _gram, _plan, _scaling
 from ._algebra import QuadraticStatistic
 from ._registry import register_adapter
 from .bandwidths import Sigmas
@@ -61,7 +61,7 @@ def _pair_forms(
     if isinstance(params, list):
         params = [Sigmas(_as_chunk_scalar(xp, g.base, rows_i.dtype), g.scales) for g in params]
     samples = [rows_i] if rows_j is None else [rows_i, rows_j]
-    gram = _gram.PooledGram(xp, kernel, samples, params=params)
+    gram = _gram.PooledGram(xp, kernel, samples, params=params, zero_sum=False)
     plan = _plan.make_plan(
         xp,
         device(rows_i),
@@ -101,9 +101,11 @@ class DaskAdapter:
         n, m = int(x.shape[0]), int(y.shape[0])
         pooled = xp.concat([x, y], axis=0)
         pooled = pooled.rechunk({1: -1})
-        if kernel.metric == "sqeuclidean":
-            pooled = _distances.center(xp, pooled)
-        params = kernel.parameters(xp, pooled, [n, m])
+        # rescaled once, globally (:mod:`mmd_any._scaling`): the tasks see points in range
+        points, params, scale = _scaling.resolve_parameters(xp, kernel, pooled, [n, m])
+        # the linear kernel needs the one global centring; the distance kernels keep
+        # the uncentred points, whose differences are exact (each task centres its pair)
+        pooled = points.centred if kernel.metric == "dot" else points.scaled
         if isinstance(params, list):
             spec: Any = ("sigmas", tuple(g.scales for g in params))
             bases: tuple[Any, ...] = tuple(g.base for g in params)
@@ -123,7 +125,8 @@ class DaskAdapter:
             for j in range(i + 1, len(blocks)):
                 parts.append(task(*common, rows_i, weights[i], blocks[j], weights[j], *bases))
         total = dask.delayed(sum)(parts)
-        return da.from_delayed(total, shape=(statistic.n_rows,), dtype=np.float64)
+        forms = da.from_delayed(total, shape=(statistic.n_rows,), dtype=np.float64)
+        return _scaling.in_data_units(xp, kernel, scale, forms)
 
 
 register_adapter(DaskAdapter())

@@ -11,9 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from array_api_compat import is_cupy_namespace, is_jax_namespace, is_torch_namespace
+from array_api_compat import (
+    is_cupy_namespace,
+    is_dask_namespace,
+    is_jax_namespace,
+    is_torch_namespace,
+)
 
-__all__ = ["free_memory", "is_host", "sorts_slowly"]
+__all__ = ["branches_cheaply", "free_memory", "is_host", "sorts_slowly"]
 
 
 def is_host(xp: Any, device: Any) -> bool:
@@ -23,6 +28,18 @@ def is_host(xp: Any, device: Any) -> bool:
     if is_torch_namespace(xp):
         return getattr(device, "type", str(device)) == "cpu"
     return True  # NumPy, array-api-strict (its extra devices are host memory), Dask
+
+
+def branches_cheaply(xp: Any, device: Any) -> bool:
+    """Whether the engine may read a flag and take a data-dependent branch: eager
+    host arrays, outside a ``torch.compile`` trace (where it would break the graph)."""
+    if is_dask_namespace(xp) or not is_host(xp, device):
+        return False
+    if is_torch_namespace(xp):
+        import torch
+
+        return not torch.compiler.is_compiling()
+    return True
 
 
 def free_memory(xp: Any, device: Any) -> int | None:

@@ -14,7 +14,8 @@ This is the one engine every consumer uses: :func:`mmd_any.mmd2`,
 the Dask adapter's chunk pairs. It counts its array calls: on an accelerator each
 one is a kernel launch, so the per-tile work is a matmul, the kernel's
 elementwise profile, one weight product and one row-wise dot; partial sums are
-stacked once and added in float64 where the device has it.
+stacked once and added in float64 where the device has it, else with
+compensation (:mod:`mmd_any._summation`).
 """
 
 from __future__ import annotations
@@ -24,11 +25,10 @@ from typing import Any
 
 from array_api_compat import device
 
-from . import _distances
-from ._devices import is_host
-from ._namespace import accumulator_dtype, stop_gradient
+from . import _distances, _scaling
+from ._devices import branches_cheaply, is_host
 from ._plan import Plan
-from .bandwidths import Sigmas
+from ._summation import CompensatedSum
 
 Array = Any
 
@@ -51,9 +51,13 @@ class PooledGram:
         Kernel parameters resolved elsewhere (the Dask adapter resolves them once
         for all chunk pairs); by default they are resolved from these samples.
     scale : array, optional
-        For a radial kernel, the power of two the samples are divided by (by
-        default ``2^⌊log2 max|z|⌋`` when ``params`` are resolved here; given
-        with the ``params`` it was resolved with).
+        The power of two the samples are divided by (:mod:`mmd_any._scaling`):
+        computed here when ``params`` are resolved here, else given with the
+        ``params`` it was resolved with.
+    zero_sum : bool
+        Every weight row formed with this gram sums to zero over the points
+        (every MMD estimator; not :func:`mmd_any.kernel_matrix`, which returns
+        kernel values): the linear kernel then sees centred points.
 
     On the host CPU (:func:`mmd_any._devices.is_host`) the kernel prepares its
     parameters for the fewest flops (above :data:`HOST_FEWEST_CALLS_POINTS`
@@ -67,32 +71,31 @@ class PooledGram:
         samples: list[Array],
         params: Any = None,
         scale: Array | None = None,
+        *,
+        zero_sum: bool = True,
     ) -> None:
         self.xp = xp
         self.kernel = kernel
         self.sizes = [int(s.shape[0]) for s in samples]
         z = samples[0] if len(samples) == 1 else xp.concat(samples, axis=0)
-        if scale is None and params is None and hasattr(kernel, "rule"):
-            scale = power_of_two_scale(xp, stop_gradient(z))
+        if params is None:
+            points, params, scale = _scaling.resolve_parameters(
+                xp, kernel, z, self.sizes, zero_sum=zero_sum
+            )
+        else:
+            points = _scaling.prepare_points(xp, kernel, z, scale, zero_sum=zero_sum)
+        z = points.centred
+        #: The rescaled points before centring, for distances from differences.
+        self.scaled_points = points.scaled
         #: The power of two the points were divided by (None: not rescaled).
         self.scale = scale
-        if scale is not None:
-            # a radial kernel's value depends on the data only through distances
-            # over bandwidths: computed on data of magnitude [1, 2), exactly (a
-            # power of two), nothing overflows or underflows anywhere in the
-            # float range; a given bandwidth is divided by the same power
-            z = z / scale
-        if kernel.metric == "sqeuclidean":
-            # The kernel is translation invariant, so the gradients of the kernel
-            # values sum to zero over the points and the mean's own derivative
-            # would add exactly nothing: it is a constant for autodiff.
-            z = z - stop_gradient(xp.mean(z, axis=0, keepdims=True))
         self.points = z
-        self.params = kernel.parameters(xp, z, self.sizes) if params is None else params
-        if params is None and scale is not None and not kernel.rule.data_driven:
-            self.params = [Sigmas(group.base / scale, group.scales) for group in self.params]
+        self.params = params
         self.device = device(z)
         host = is_host(xp, self.device)
+        #: Close pairs are recomputed from differences
+        #: (:func:`mmd_any._distances.refine_close_pairs`): eager host arrays only.
+        self.refines = branches_cheaply(xp, self.device)
         #: Evaluate tiles with the fewest array calls (stacked kernel terms, summed
         #: before one product) rather than the fewest flops: always off the host,
         #: and on the host for small matrices, where the calls cost more than the math.
@@ -121,7 +124,10 @@ class PooledGram:
         """
         xp, metric = self.xp, self.kernel.metric
         if metric == "sqeuclidean":
-            values = _distances.sqeuclidean_tile(xp, self._left[rows, :], self._right[cols, :])
+            scaled = self.scaled_points
+            exact = (scaled[rows, :], scaled[cols, :]) if self.refines else None
+            left, right = self._left[rows, :], self._right[cols, :]
+            values = _distances.sqeuclidean_tile(xp, left, right, exact, diagonal)
             if diagonal is not None:
                 values = xp.where(diagonal, 0.0, values)
             return values
@@ -137,7 +143,8 @@ class PooledGram:
         overlap = rows.start < cols.stop and cols.start < rows.stop
         if self.kernel.metric == "sqeuclidean" and overlap:
             diagonal = overlap_mask(self.xp, rows, cols, self.device)
-        return self.kernel.profile(self.xp, self.metric_tile(rows, cols, diagonal), self.prepared)
+        values = self.kernel.profile(self.xp, self.metric_tile(rows, cols, diagonal), self.prepared)
+        return self._in_data_units(values)
 
     def block(self, rows: slice, cols: slice, plan: Plan) -> Array:
         """``K[rows, cols]`` assembled from row blocks of at most ``plan.rows`` rows."""
@@ -149,7 +156,11 @@ class PooledGram:
     def paired(self, a: Array, b: Array) -> Array:
         """``k(a_i, b_i)`` for matching rows of two point sets from :attr:`points`."""
         values = _distances.paired(self.xp, self.kernel.metric, a, b)
-        return self.kernel.profile(self.xp, values, self.prepared)
+        return self._in_data_units(self.kernel.profile(self.xp, values, self.prepared))
+
+    def _in_data_units(self, values: Array) -> Array:
+        """Kernel values (or their sums) of the rescaled points in the data's units."""
+        return _scaling.in_data_units(self.xp, self.kernel, self.scale, values)
 
     def sample_weights(self, values: tuple[tuple[float, ...], ...]) -> Array:
         """``(R, N)`` weights on the device, row r holding ``values[r][g]`` on sample g."""
@@ -200,7 +211,10 @@ class PooledGram:
         -------
         array, shape (P,), or (L, P) with ``per_term`` for L kernel terms
             In float64 where the device has it when several tiles were added;
-            in the data's dtype for a single tile.
+            in the data's dtype for a single tile. On a device without float64
+            the tiles' sums are added with compensation
+            (:class:`mmd_any._summation.CompensatedSum`): the error is that of
+            one tile plus ``u·|S| + γ²_{T−1}·Σ|tile sums|`` for ``T`` tiles.
         """
         xp = self.xp
         n_points = self.size
@@ -221,7 +235,7 @@ class PooledGram:
             )
             if progress is not None:
                 progress(n_points * (n_points + 1) // 2)
-            return forms
+            return self._in_data_units(forms)
         doubled = 2.0 * weights_t  # an off-diagonal tile stands for its mirror image too
         parts = []
         for r0 in range(0, n_points, plan.rows):
@@ -237,12 +251,12 @@ class PooledGram:
                 parts.append(self._tile_forms(left, rows, cols, doubled, per_term, None, False))
             if progress is not None:
                 progress((r1 - r0) * (n_points - r0))
-        acc_dtype = accumulator_dtype(xp, weights_t.dtype, dev)
-        return xp.sum(xp.astype(xp.stack(parts), acc_dtype), axis=0)
+        return self._in_data_units(CompensatedSum.of(xp, parts, dev).value(xp))
 
     def cross_forms(self, weights_t: Array, plan: Plan, per_term: bool = False) -> Array:
         """``Σ_{i∈first, j∈second} w_p[i] K[i, j] w_p[j]``: the off-diagonal block of a
-        two-sample gram (``sizes = [a, b]``), tile by tile, in float64 where available."""
+        two-sample gram (``sizes = [a, b]``), tile by tile, in float64 where available
+        (else compensated, as :meth:`quadratic_forms`)."""
         xp = self.xp
         first, n_points = self.sizes[0], self.size
         parts = []
@@ -252,8 +266,7 @@ class PooledGram:
             for c0 in range(first, n_points, plan.cols):
                 cols = slice(c0, min(n_points, c0 + plan.cols))
                 parts.append(self._tile_forms(left, rows, cols, weights_t, per_term, None, False))
-        acc_dtype = accumulator_dtype(xp, weights_t.dtype, self.device)
-        return xp.sum(xp.astype(xp.stack(parts), acc_dtype), axis=0)
+        return self._in_data_units(CompensatedSum.of(xp, parts, self.device).value(xp))
 
     def _tile_forms(
         self,
@@ -283,15 +296,6 @@ class PooledGram:
             return xp.stack([rowwise_dot(xp, product, right) for product in products])
         product = kernel.left_times_profile(xp, left, values, self.prepared, host=host)
         return rowwise_dot(xp, product, right)
-
-
-def power_of_two_scale(xp: Any, z: Array) -> Array:
-    """``2^⌊log2 max|z|⌋`` as a 0-d array: dividing by it is exact and brings the
-    largest magnitude into ``[1, 2)``; at most into the normal range for subnormal
-    data (the floor at the smallest normal number also keeps the logarithm of
-    all-zero data finite, and is not flushed to zero by XLA). Five operations."""
-    largest = xp.maximum(xp.max(xp.abs(z)), xp.finfo(z.dtype).smallest_normal)
-    return 2.0 ** xp.floor(xp.log2(largest))
 
 
 def rowwise_dot(xp: Any, a: Array, b: Array) -> Array:

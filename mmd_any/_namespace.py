@@ -7,6 +7,7 @@ library makes, and which the caller can switch off.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,11 +23,15 @@ from array_api_compat import (
     is_torch_array,
 )
 
+from ._devices import is_host
+
 __all__ = [
     "Samples",
     "accumulator_dtype",
     "as_0d",
     "compute_dtype",
+    "from_host",
+    "index_dtype",
     "prepare_samples",
     "prepare_single",
 ]
@@ -63,6 +68,8 @@ class Samples:
     result_dtype: Any
     finite: Array | None
     device: Any = None
+    #: NaN/inf in the inputs were looked for eagerly (and none found).
+    checked_finite: bool = False
 
 
 def _namespace_of(x: object, y: object) -> Any:
@@ -80,8 +87,32 @@ def _namespace_of(x: object, y: object) -> Any:
         ) from exc
 
 
+def _non_numeric_columns(table: object) -> list[str]:
+    """Names and dtypes of the non-numeric columns of a DataFrame-like ``table``
+    (an object with ``.columns`` and ``.dtypes``, such as a pandas DataFrame);
+    columns whose dtype has no NumPy ``kind`` are not judged."""
+    try:
+        pairs = list(zip(table.columns, table.dtypes, strict=True))  # type: ignore[attr-defined]
+    except (AttributeError, TypeError, ValueError):
+        return []
+    found = []
+    for column, dtype in pairs:
+        kind = getattr(dtype, "kind", None)
+        if isinstance(kind, str) and kind not in "biuf":
+            found.append(f"{column!r} ({dtype})")
+    return found
+
+
 def _as_array(xp: Any, a: object, name: str) -> Array:
     """Return ``a`` untouched if it is an array, else convert Python data."""
+    if isinstance(a, np.ma.MaskedArray):
+        # the array API has no masks: the masked entries would silently count
+        raise TypeError(
+            f"`{name}` is a numpy masked array, whose mask MMD cannot honour; fill the "
+            f"masked entries (`{name}.filled(value)`) or drop the masked rows "
+            f"(`np.ma.compress_rows({name})`; `{name}.compressed()` if 1-D) and pass a "
+            "plain array"
+        )
     if is_array_api_obj(a):
         return a
     message = f"`{name}` must be an array or nested sequence of numbers, got {type(a).__qualname__}"
@@ -89,14 +120,40 @@ def _as_array(xp: Any, a: object, name: str) -> Array:
         converted = xp.asarray(a)
         numeric = xp.isdtype(converted.dtype, ("numeric", "bool"))
     except (TypeError, ValueError) as exc:
-        raise TypeError(message) from exc
+        numeric, converted = False, exc
     if not numeric:
+        columns = _non_numeric_columns(a)
+        if columns:
+            message = (
+                f"`{name}` has non-numeric column(s) {', '.join(columns)}; MMD needs numbers: "
+                "drop or encode those columns"
+            )
+        if isinstance(converted, Exception):
+            raise TypeError(message) from converted
         raise TypeError(message)
     return converted
 
 
+def _check_known_shape(a: Array, name: str) -> None:
+    """Refuse an array with unknown dimensions (NaN in Dask, None in the standard)."""
+    if all(isinstance(size, int) for size in a.shape):
+        return
+    if any(size is None or (isinstance(size, float) and math.isnan(size)) for size in a.shape):
+        hint = (
+            f"call `{name}.compute_chunk_sizes()` (or `{name}.rechunk(...)` with known chunks) "
+            "before passing it"
+            if is_dask_array(a)
+            else "compute the shape before passing it"
+        )
+        raise ValueError(
+            f"`{name}` has unknown size {tuple(a.shape)} (for example after boolean "
+            f"indexing of a lazy array); {hint}"
+        )
+
+
 def _as_2d(xp: Any, a: Array, name: str) -> Array:
     """Check the rank of a sample: 1-D is n samples of dimension 1."""
+    _check_known_shape(a, name)
     if a.ndim == 1:
         return xp.reshape(a, (a.shape[0], 1))
     if a.ndim != 2:
@@ -141,13 +198,38 @@ def accumulator_dtype(xp: Any, dtype: Any, dev: Any) -> Any:
 
     Partial sums of Gram tiles are small (2 x 2, or 2 x P) and cheap to
     accumulate in double precision, which keeps the error of the many-tile sum
-    at the level of a single tile.
+    at the level of a single tile. Where the device has no float64 (MPS, JAX
+    without x64) :class:`mmd_any._summation.CompensatedSum` adds them in
+    ``dtype`` with compensation instead, to the same effect.
     """
     try:
         floats = xp.__array_namespace_info__().dtypes(device=dev, kind="real floating")
     except (AttributeError, TypeError, ValueError):
         return dtype
     return floats.get("float64", dtype)
+
+
+def index_dtype(xp: Any, dev: Any) -> Any:
+    """The device's default indexing dtype: int32 for JAX without x64 (and
+    array-api-strict's ``no_x64`` device), int64 elsewhere."""
+    try:
+        return xp.__array_namespace_info__().default_dtypes(device=dev)["indexing"]
+    except (AttributeError, TypeError, ValueError, KeyError):
+        return xp.int64
+
+
+#: The dtypes :func:`from_host` converts to on the host, by their standard names.
+_HOST_DTYPES = ("float32", "float64", "int32", "int64", "float16", "int16", "int8", "uint8")
+
+
+def from_host(xp: Any, values: np.ndarray, dtype: Any, dev: Any) -> Array:
+    """NumPy ``values`` as a ``dtype`` array on ``dev``, converted on the host first:
+    no dtype the device lacks (float64 on MPS, int64 without x64) is created there,
+    and a float32 transfer moves half the bytes of a float64 one."""
+    host_dtype = next(
+        (np.dtype(name) for name in _HOST_DTYPES if dtype == getattr(xp, name, None)), None
+    )
+    return xp.asarray(np.asarray(values, dtype=host_dtype), dtype=dtype, device=dev)
 
 
 def _values_readable(a: Array) -> bool:
@@ -235,7 +317,8 @@ def prepare_samples(
     x = x if x.dtype == dtype else xp.astype(x, dtype)
     y = y if y.dtype == dtype else xp.astype(y, dtype)
     finite = _finite_flag(xp, (x, y), ("x", "y")) if check_finite else None
-    return Samples(xp, x, y, dtype, result_dtype, finite, dev)
+    checked = check_finite and finite is None
+    return Samples(xp, x, y, dtype, result_dtype, finite, dev, checked)
 
 
 def prepare_single(x: object, *, check_finite: bool = True) -> Samples:
@@ -294,10 +377,35 @@ def as_0d(xp: Any, value: Array) -> Array:
     return value
 
 
-def finalize(samples: Samples, value: Array) -> Array:
-    """Cast to the result dtype and apply a deferred finiteness flag."""
+def refuse_overflow(samples: Samples, value: Array, what: str, *, read: bool = False) -> None:
+    """Raise ``ValueError`` when finite inputs gave a non-finite ``value``.
+
+    Finite data can only give NaN or inf when a kernel value, or a sum of them,
+    exceeds the dtype's range (a polynomial kernel of high degree, the linear
+    kernel of data near the largest float): the caller gets an error that says
+    so instead of a silent NaN. Checked where the flag can be read without a
+    device synchronisation (host arrays), or anywhere when the caller reads the
+    value anyway (``read``: a test's p-value); not for lazy arrays.
+    """
+    if not samples.checked_finite or not _values_readable(value):
+        return
+    xp = samples.xp
+    if not (read or is_host(xp, samples.device)):
+        return
+    if not bool(xp.all(xp.isfinite(value))):
+        raise ValueError(
+            f"{what} overflowed {samples.dtype} for these finite samples: the kernel "
+            "values are not representable; choose kernel parameters whose values stay in "
+            "range (a lower polynomial `degree`, a smaller `gamma`) or rescale the data"
+        )
+
+
+def finalize(samples: Samples, value: Array, what: str = "the MMD²") -> Array:
+    """Cast to the result dtype, apply a deferred finiteness flag, and refuse a
+    non-finite value from finite inputs (:func:`refuse_overflow`)."""
     xp = samples.xp
     value = as_0d(xp, value)
+    refuse_overflow(samples, value, what)
     if samples.finite is not None:
         value = xp.where(
             samples.finite, value, xp.asarray(float("nan"), dtype=value.dtype, device=device(value))

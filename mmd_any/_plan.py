@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ._checks import check_count
 from ._devices import free_memory, is_host
 
 __all__ = [
@@ -105,24 +106,14 @@ def itemsize(xp: Any, dtype: Any) -> int:
 
 
 def check_block_size(block_size: int | None) -> int | None:
-    """Validate ``block_size`` (None: let the planner decide)."""
-    if block_size is None:
-        return None
-    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
-        raise ValueError(f"`block_size` must be a positive integer or None, got {block_size!r}")
-    return block_size
+    """Validate ``block_size`` (None: let the planner decide); see
+    :func:`mmd_any._checks.check_count` for what an integer is."""
+    return check_count(block_size, "block_size", 1, allow_none=True)
 
 
 def check_memory_budget(memory_budget: int | None) -> int | None:
-    """Validate ``memory_budget`` (None: the default of the device)."""
-    if memory_budget is None:
-        return None
-    if isinstance(memory_budget, bool) or not isinstance(memory_budget, int) or memory_budget < 1:
-        raise ValueError(
-            f"`memory_budget` must be a positive number of bytes (int) or None, got "
-            f"{memory_budget!r}"
-        )
-    return memory_budget
+    """Validate ``memory_budget``, a number of bytes (None: the default of the device)."""
+    return check_count(memory_budget, "memory_budget", 1, allow_none=True)
 
 
 def default_budget(xp: Any, device: Any) -> int:

@@ -29,14 +29,33 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from array_api_compat import is_jax_namespace, is_torch_namespace
+from array_api_compat import (
+    is_array_api_strict_namespace,
+    is_jax_namespace,
+    is_numpy_namespace,
+    is_torch_namespace,
+)
 
 __all__ = ["full_precision"]
 
 
 @contextmanager
 def full_precision(xp: Any, device: Any = None) -> Iterator[None]:
-    """Run the enclosed array calls of ``xp`` (on ``device``) with IEEE float32 matmuls."""
+    """Run the enclosed array calls of ``xp`` (on ``device``) with IEEE float32 matmuls.
+
+    For the NumPy-backed namespaces (NumPy, array-api-strict) it also silences
+    NumPy's floating-point warnings: the engine reaches the ends of the float
+    range on purpose (a bandwidth beyond the dtype's range is the kernel's
+    limit, an exp underflows to 0), and a non-finite result from finite inputs
+    is refused with a ``ValueError`` that says what overflowed
+    (:func:`mmd_any._namespace.refuse_overflow`), not left to a warning.
+    """
+    if is_numpy_namespace(xp) or is_array_api_strict_namespace(xp):
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            yield
+        return
     if is_jax_namespace(xp):
         import jax
 

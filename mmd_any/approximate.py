@@ -31,10 +31,12 @@ from typing import Any
 import numpy as np
 from array_api_compat import device
 
-from ._distances import center
-from ._namespace import accumulator_dtype, finalize, prepare_samples
+from ._checks import check_count, check_real, check_seed
+from ._namespace import finalize, from_host, prepare_samples
 from ._plan import check_memory_budget, feature_rows, itemsize
 from ._precision import full_precision
+from ._scaling import resolve_parameters
+from ._summation import CompensatedSum
 from .bandwidths import Sigmas
 from .kernels import Gaussian, Kernel, Laplacian, as_kernel
 
@@ -51,13 +53,22 @@ def rff_error_bound(n_features: int, n_bandwidths: int = 1, delta: float = 0.05)
     >>> from mmd_any.approximate import rff_error_bound
     >>> round(rff_error_bound(1024), 4)
     0.2401
+
+    Raises
+    ------
+    TypeError
+        Non-integer ``n_features``/``n_bandwidths`` or a non-real ``delta``.
+    ValueError
+        ``n_features`` or ``n_bandwidths`` < 1, ``delta`` outside (0, 1).
     """
+    n_features = check_count(n_features, "n_features", 1)
+    n_bandwidths = check_count(n_bandwidths, "n_bandwidths", 1)
+    delta = check_real(delta, "delta", lower=0.0, upper=1.0)
     return 4.0 * n_bandwidths * math.sqrt(math.log(2.0 / delta) / n_features)
 
 
 def _check_n_features(n_features: object, n_bandwidths: int) -> int:
-    if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 2:
-        raise ValueError(f"`n_features` must be an integer >= 2, got {n_features!r}")
+    n_features = check_count(n_features, "n_features", 2)
     if n_features < 2 * n_bandwidths:
         raise ValueError(
             f"`n_features` must be at least 2 per bandwidth ({2 * n_bandwidths} for "
@@ -90,29 +101,50 @@ class FourierFeatures:
     shift : array, shape (1, d), or None
         Subtracted before projecting: a common shift leaves the MMD unchanged
         and keeps ``ω·z`` small (float32 phases lose digits for large offsets).
+    scale : array or float, optional
+        The exact power of two the data is divided by first (the frequencies
+        were drawn for bandwidths divided by it; :mod:`mmd_any._scaling`), so
+        that no bandwidth, frequency or phase leaves the float range.
     """
 
     frequencies: Array
     weights: Array
     shift: Array | None
+    scale: Array | float | None = None
 
     def feature_sums(self, xp: Any, z: Array, memory_budget: int | None = None) -> Array:
         """``Σ_rows φ(z)`` as a ``(2, L·F)`` array (cos and sin rows), in float64
         where the device has it, computed in row blocks the planner sizes
-        (:func:`mmd_any._plan.feature_rows`)."""
+        (:func:`mmd_any._plan.feature_rows`). Without float64 the blocks' sums
+        are added with compensation (:class:`mmd_any._summation.CompensatedSum`):
+        the error is that of one block plus ``u·|S| + γ²_{B−1}·Σ|block sums|``
+        for ``B`` blocks, whatever the number of rows."""
+        return self.weigh(xp, self.feature_totals(xp, z, memory_budget))
+
+    def weigh(self, xp: Any, totals: CompensatedSum) -> Array:
+        """The feature sums from :meth:`feature_totals` (times ``1/√F``)."""
+        total = totals.value(xp)
+        return total * xp.astype(self.weights, total.dtype)
+
+    def feature_totals(self, xp: Any, z: Array, memory_budget: int | None = None) -> CompensatedSum:
+        """The unweighted ``[Σ cos, Σ sin]`` of :meth:`feature_sums`, as a running sum
+        that further chunks can be added to (:class:`mmd_any.StreamingMMD`)."""
+        if self.scale is not None:
+            z = z / self.scale
         if self.shift is not None:
             z = z - self.shift
         n_freq = int(self.frequencies.shape[1])
-        acc = accumulator_dtype(xp, z.dtype, device(z))
         rows = feature_rows(xp, device(z), n_freq, itemsize(xp, z.dtype), memory_budget)
         total = None
         n_rows = z.shape[0]
         for start in range(0, n_rows, rows):
             phases = z[start : min(n_rows, start + rows), :] @ self.frequencies
             part = xp.stack([xp.sum(xp.cos(phases), axis=0), xp.sum(xp.sin(phases), axis=0)])
-            part = xp.astype(part, acc)
-            total = part if total is None else total + part
-        return total * xp.astype(self.weights, acc)
+            if total is None:
+                total = CompensatedSum.of(xp, [part], device(z))
+            else:
+                total = total.plus(xp, part)
+        return total
 
 
 def draw_features(
@@ -123,6 +155,7 @@ def draw_features(
     seed: int | None,
     like: Array,
     shift: Array | None,
+    scale: Array | float | None = None,
 ) -> FourierFeatures:
     """Draw the frequencies for ``kernel`` with resolved bandwidths ``params`` (internal).
 
@@ -137,18 +170,17 @@ def draw_features(
     rng = np.random.default_rng(seed)
     dim, dev, dtype = like.shape[1], device(like), like.dtype
     blocks = []
-    for base, scale in bandwidths:
+    for base, ratio in bandwidths:
         if sampler == "normal":
             directions = rng.standard_normal((dim, per_bandwidth))
         else:
             directions = rng.standard_cauchy((dim, per_bandwidth))
-        on_device = xp.asarray(directions.astype(np.float64), device=dev)
-        blocks.append(xp.astype(on_device, dtype) / (base * scale))
+        blocks.append(from_host(xp, directions, dtype, dev) / (base * ratio))
     frequencies = blocks[0] if len(blocks) == 1 else xp.concat(blocks, axis=1)
     weights = xp.full(
         (frequencies.shape[1],), 1.0 / math.sqrt(per_bandwidth), dtype=dtype, device=dev
     )
-    return FourierFeatures(frequencies, weights, shift)
+    return FourierFeatures(frequencies, weights, shift, scale)
 
 
 def features_for(
@@ -156,9 +188,9 @@ def features_for(
 ) -> FourierFeatures:
     """Resolve the bandwidths on the pooled sample ``z`` and draw the features (internal)."""
     _spectral_sampler(kernel)
-    shift = xp.mean(z, axis=0, keepdims=True)
-    params = kernel.parameters(xp, center(xp, z) if kernel.metric == "sqeuclidean" else z, sizes)
-    return draw_features(xp, kernel, params, n_features, seed, z, shift)
+    _, params, scale = resolve_parameters(xp, kernel, z, sizes)
+    shift = xp.mean(z / scale, axis=0, keepdims=True)
+    return draw_features(xp, kernel, params, n_features, seed, z, shift, scale)
 
 
 def mmd2_from_sums(xp: Any, sums_x: Array, n: int, sums_y: Array, m: int) -> Array:
@@ -207,15 +239,22 @@ def mmd2_rff(
         An unbiased estimate of the biased MMD² with ``kernel``; its error is at
         most ``4·L·sqrt(log(2/δ)/D)`` with probability ``1 − δ`` for ``L``
         bandwidths (:func:`rff_error_bound`; module docstring). It can be
-        below the exact value but is never negative.
+        below the exact value but is never negative. The blocks' feature sums
+        are added in float64 where the device has it, else in float32 with
+        compensation: at most ``u·|S| + γ²_{B−1}·Σ|block sums|`` more for
+        ``B`` blocks (``u = 2⁻²⁴``), whatever the number of rows.
 
     Raises
     ------
     TypeError
         For a kernel without a known spectral measure (only Gaussian and
-        Laplacian have one here), and the errors of :func:`mmd2`.
+        Laplacian have one here), a non-integer ``n_features`` (NumPy integers
+        are fine; bools and floats, even ``2.0``, are not), a ``seed`` that is
+        not None, a non-negative integer, a SeedSequence or a Generator, and
+        the errors of :func:`mmd2`.
     ValueError
-        For ``n_features`` < 2 per bandwidth, and the errors of :func:`mmd2`.
+        For ``n_features`` < 2 per bandwidth, a negative ``seed``, and the
+        errors of :func:`mmd2`.
 
     Examples
     --------
@@ -230,6 +269,8 @@ def mmd2_rff(
     """
     kernel = as_kernel(kernel)
     _spectral_sampler(kernel)
+    check_count(n_features, "n_features", 2)  # per bandwidth: once the kernel is resolved
+    seed = check_seed(seed)
     memory_budget = check_memory_budget(memory_budget)
     samples = prepare_samples(x, y, check_finite=check_finite)
     xp = samples.xp
@@ -240,4 +281,4 @@ def mmd2_rff(
         sums_x = features.feature_sums(xp, samples.x, memory_budget)
         sums_y = features.feature_sums(xp, samples.y, memory_budget)
     value = mmd2_from_sums(xp, sums_x, n, sums_y, m)
-    return finalize(samples, value)
+    return finalize(samples, value, f"the random-feature MMD² with {kernel!r}")

@@ -38,7 +38,7 @@ distance, and by 1.0 if that is 0 too, so the kernel never divides by zero.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -46,8 +46,9 @@ import numpy as np
 from array_api_compat import device, is_array_api_obj
 
 from . import _distances
-from ._devices import sorts_slowly
-from ._namespace import _values_readable, one_block, stop_gradient
+from ._checks import check_choice, check_count, check_real, check_seed, is_real
+from ._devices import branches_cheaply, is_host, sorts_slowly
+from ._namespace import _values_readable, from_host, index_dtype, one_block, stop_gradient
 
 __all__ = [
     "BandwidthRule",
@@ -69,8 +70,28 @@ class Sigmas:
     scales: tuple[float, ...]
 
 
-def _check_scales(scales: Sequence[float], name: str = "scales") -> tuple[float, ...]:
-    values = tuple(float(s) for s in scales)
+def _check_scales(scales: Sequence[float] | float, name: str = "scales") -> tuple[float, ...]:
+    """Positive finite floats; a bare real number is one value (as a bare float is one
+    bandwidth for :class:`Fixed`)."""
+    if is_real(scales):
+        scales = (scales,)  # type: ignore[assignment]
+    if isinstance(scales, str | bytes) or not isinstance(scales, Iterable):
+        raise TypeError(
+            f"`{name}` must be a positive float or a sequence of positive floats, got "
+            f"{scales!r} of type {type(scales).__name__}"
+        )
+    values = []
+    for item in scales:  # type: ignore[union-attr]
+        if isinstance(item, bool | np.bool_ | str | bytes) or item is None:
+            raise TypeError(f"`{name}` must hold real numbers, got {item!r} in {scales!r}")
+        try:
+            values.append(float(item))
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"`{name}` must hold real numbers, got {item!r} of type "
+                f"{type(item).__name__} in {scales!r}"
+            ) from None
+    values = tuple(values)
     if not values:
         raise ValueError(f"`{name}` must hold at least one value")
     for value in values:
@@ -112,6 +133,10 @@ class BandwidthRule:
     #: Whether the bandwidths come from the data (and so scale with it); the
     #: engine then computes on rescaled data and needs to rescale nothing else.
     data_driven: ClassVar[bool] = True
+    #: Whether the rule measures distances between individual points (the
+    #: median): it is then given the uncentred points, whose differences are
+    #: exact where centring on a far-away mean would round them.
+    measures_pairs: ClassVar[bool] = False
 
     @property
     def count(self) -> int:
@@ -128,18 +153,39 @@ class Fixed(BandwidthRule):
         Positive bandwidths. A 0-d or 1-D array (for example a torch tensor
         that requires grad) is used as is, on its own device; its values are
         checked for positivity only where they can be read without a device
-        synchronisation or a lazy compute.
+        synchronisation or a lazy compute. A Python or NumPy scalar counts as a
+        float and works with the samples of every library.
+
+    Raises
+    ------
+    TypeError
+        For a bool, a string, None, a sequence holding anything but real
+        numbers (``[True]`` included), a boolean array, and, when the kernel is
+        evaluated, an array of another library than the samples.
+    ValueError
+        For non-positive or non-finite values, an empty sequence, an array of
+        rank > 1, and, when the kernel is evaluated, an array on another device
+        than the samples.
     """
 
     data_driven: ClassVar[bool] = False
 
     def __init__(self, values: float | Sequence[float] | Array) -> None:
-        if is_array_api_obj(values):
+        if is_real(values):  # Python and NumPy scalars: usable with every library
+            self.values = _check_scales([values], "bandwidth")
+        elif is_array_api_obj(values):
+            from array_api_compat import array_namespace
+
+            if array_namespace(values).isdtype(values.dtype, "bool"):
+                raise TypeError(
+                    f"`bandwidth` array must hold real numbers, got dtype {values.dtype}"
+                )
             if values.ndim > 1:
                 raise ValueError(
                     f"`bandwidth` array must be 0-d or 1-D, got shape {tuple(values.shape)}"
                 )
-            if _values_readable(values) and not bool(_namespace_all_positive(values)):
+            readable = is_host(array_namespace(values), device(values)) and _values_readable(values)
+            if readable and not bool(_namespace_all_positive(values)):
                 raise ValueError("`bandwidth` must be positive and finite")
             self.values: tuple[float, ...] | Array = values
         elif isinstance(values, (int, float)) and not isinstance(values, bool):
@@ -164,6 +210,7 @@ class Fixed(BandwidthRule):
             # by the engine's data scale stays in range whatever the units
             top = max(self.values)
             return [Sigmas(top, tuple(value / top for value in self.values))]
+        _check_like(self.values, z)
         values = xp.astype(self.values, z.dtype)
         if values.ndim == 0:
             return [Sigmas(values, (1.0,))]
@@ -184,6 +231,24 @@ class Fixed(BandwidthRule):
 
     def __hash__(self) -> int:
         return hash(self.values) if isinstance(self.values, tuple) else id(self)
+
+
+def _check_like(values: Array, z: Array) -> None:
+    """A bandwidth array must come from the samples' library and sit on their device."""
+    from array_api_compat import array_namespace
+
+    if array_namespace(values) is not array_namespace(z):
+        raise TypeError(
+            f"`bandwidth` is a {type(values).__module__}.{type(values).__qualname__} but the "
+            f"samples are {type(z).__module__}.{type(z).__qualname__}; give the bandwidth as "
+            "a float, a sequence of floats or an array of the samples' library"
+        )
+    dev_values, dev_z = device(values), device(z)
+    if dev_values is not None and dev_z is not None and dev_values != dev_z:
+        raise ValueError(
+            f"`bandwidth` is on device {dev_values!r} but the samples are on device "
+            f"{dev_z!r}; move the bandwidth to the samples' device"
+        )
 
 
 def _namespace_all_positive(values: Array) -> Array:
@@ -209,9 +274,17 @@ def _one_where_zero(xp: Any, value: Array) -> Array:
     return xp.where(value > 0, value, 1.0)
 
 
-def _positive_or_fallback(xp: Any, base: Array, z: Array, centred: bool = False) -> Array:
+def _root(xp: Any, value: Array, differentiable: bool) -> Array:
+    """``sqrt`` of a non-negative value; where gradients flow through it, with
+    gradient 0 at 0 (a collapsed batch) instead of NaN."""
+    return _distances.safe_sqrt(xp, value) if differentiable else xp.sqrt(value)
+
+
+def _positive_or_fallback(
+    xp: Any, base: Array, z: Array, centred: bool = False, differentiable: bool = False
+) -> Array:
     """Replace a zero data-driven bandwidth by the RMS distance, then by 1."""
-    rms = xp.sqrt(_mean_sq_distance(xp, z, centred=centred))
+    rms = _root(xp, _mean_sq_distance(xp, z, centred=centred), differentiable)
     return xp.where(base > 0, base, _one_where_zero(xp, rms))
 
 
@@ -220,15 +293,18 @@ def _subsample(xp: Any, z: Array, max_samples: int | None, seed: int) -> Array:
     if max_samples is None or n_points <= max_samples:
         return z
     rows = np.sort(np.random.default_rng(seed).choice(n_points, max_samples, replace=False))
-    return xp.take(z, xp.asarray(rows, device=device(z)), axis=0)
+    dev = device(z)
+    return xp.take(z, from_host(xp, rows, index_dtype(xp, dev), dev), axis=0)
 
 
 def _metric_matrix(xp: Any, points: Array, metric: str) -> Array:
     """``(M, M)`` L1 or squared Euclidean distances (for ranking), fast."""
     if metric == "cityblock":
         return _distances.cityblock_tile(xp, points, points)
-    left, right = _distances.augment_for_sqeuclidean(xp, _distances.center(xp, points))
-    return _distances.sqeuclidean_tile(xp, left, right)
+    centred = _distances.center(xp, points)
+    left, right = _distances.augment_for_sqeuclidean(xp, centred)
+    exact = (points, points) if branches_cheaply(xp, device(points)) else None
+    return _distances.sqeuclidean_tile(xp, left, right, exact)
 
 
 def _distinct_pairs(xp: Any, size: int, dev: Any) -> tuple[Array, Array]:
@@ -252,7 +328,9 @@ def _distinct_pairs(xp: Any, size: int, dev: Any) -> tuple[Array, Array]:
     return rows, cols
 
 
-def _exact_distance(xp: Any, points: Array, row: Array, col: Array, metric: str) -> Array:
+def _exact_distance(
+    xp: Any, points: Array, row: Array, col: Array, metric: str, differentiable: bool = False
+) -> Array:
     """Distance between ``points[row]`` and ``points[col]`` from differences.
 
     ``row`` and ``col`` are 1-element index arrays (never 0-d: indexing with a
@@ -260,10 +338,12 @@ def _exact_distance(xp: Any, points: Array, row: Array, col: Array, metric: str)
     """
     pair = xp.take(points, xp.concat([row, col]), axis=0)
     value = xp.reshape(_distances.paired(xp, metric, pair[0:1, :], pair[1:2, :]), ())
-    return xp.sqrt(value) if metric == "sqeuclidean" else value
+    return _root(xp, value, differentiable) if metric == "sqeuclidean" else value
 
 
-def _median_distinct_pairs(xp: Any, points: Array, metric: str, lower_only: bool = False) -> Array:
+def _median_distinct_pairs(
+    xp: Any, points: Array, metric: str, lower_only: bool = False, differentiable: bool = False
+) -> Array:
     """Median distance over the distinct pairs ``i < j`` of ``points``.
 
     With an even number of pairs the median is the mean of the two middle
@@ -287,17 +367,21 @@ def _median_distinct_pairs(xp: Any, points: Array, metric: str, lower_only: bool
     inf = xp.asarray(math.inf, dtype=values.dtype, device=device(values))
     values = xp.where(xp.isnan(values), inf, values)
     n_pairs = rows.shape[0]
-    if sorts_slowly(xp, device(values)):
+    # argsort's indices are int64 in some libraries whatever the device
+    # (array-api-strict's no_x64): a device without int64 selects by counting
+    if sorts_slowly(xp, device(values)) or index_dtype(xp, device(values)) != xp.int64:
         lower, upper = _middle_by_bisection(xp, values, (n_pairs - 1) // 2, n_pairs // 2)
     else:
         order = xp.argsort(values, stable=False)
         # 1-element slices of the order, gathered with take: no value leaves the device
         middle = n_pairs // 2
         upper, lower = order[middle : middle + 1], order[(n_pairs - 1) // 2 : (n_pairs + 1) // 2]
-    lower_mid = _exact_distance(xp, points, xp.take(rows, lower), xp.take(cols, lower), metric)
+    lower_rows, lower_cols = xp.take(rows, lower), xp.take(cols, lower)
+    lower_mid = _exact_distance(xp, points, lower_rows, lower_cols, metric, differentiable)
     if n_pairs % 2 or lower_only:
         return lower_mid
-    upper_mid = _exact_distance(xp, points, xp.take(rows, upper), xp.take(cols, upper), metric)
+    upper_rows, upper_cols = xp.take(rows, upper), xp.take(cols, upper)
+    upper_mid = _exact_distance(xp, points, upper_rows, upper_cols, metric, differentiable)
     return (lower_mid + upper_mid) / 2
 
 
@@ -323,28 +407,49 @@ def _select_by_bisection(xp: Any, values: Array, rank: int) -> Array:
     # below every value, at the scale of the values (a fixed -1 would take ~1000
     # steps to reach tiny ones)
     lo = -xp.maximum(hi, xp.finfo(values.dtype).smallest_normal)
+    indexing = index_dtype(xp, device(values))
     for _ in range(BISECTION_STEPS.get(xp.finfo(values.dtype).bits // 8, 96)):
         mid = (lo + hi) * 0.5
-        go_up = xp.count_nonzero(values <= mid) <= rank
+        go_up = _count(xp, values <= mid, indexing) <= rank
         lo = xp.where(go_up, mid, lo)
         hi = xp.where(go_up, hi, mid)
     return xp.min(xp.where(values > lo, values, math.inf))
+
+
+def _count(xp: Any, mask: Array, indexing: Any) -> Array:
+    """``#True`` of a boolean array, 0-d. ``count_nonzero`` (the fastest) where the
+    device has int64: some libraries return int64 whatever the device
+    (array-api-strict's no_x64); elsewhere a sum in the ``indexing`` dtype."""
+    if indexing == xp.int64:
+        return xp.count_nonzero(mask)
+    return xp.sum(xp.astype(mask, indexing), dtype=indexing)
+
+
+def _first_position(xp: Any, mask: Array, positions: Array) -> Array:
+    """The first position where ``mask`` holds, as a 1-element index array of
+    ``positions``' dtype (``argmax``, where that is int64; else the smallest
+    marked position, or the last position if none is marked)."""
+    if positions.dtype == xp.int64:
+        return xp.reshape(xp.argmax(xp.astype(mask, xp.int8)), (1,))
+    last = positions.shape[0] - 1
+    return xp.reshape(xp.min(xp.where(mask, positions, last)), (1,))
 
 
 def _middle_by_bisection(xp: Any, values: Array, lower: int, upper: int) -> tuple[Array, Array]:
     """1-element index arrays of the ``lower``-th and ``upper``-th smallest values
     (``upper`` is ``lower`` or ``lower + 1``), distinct positions as a sort gives."""
     low_value = _select_by_bisection(xp, values, lower)
-    low_index = xp.reshape(xp.argmax(xp.astype(values == low_value, xp.int8)), (1,))
+    dev = device(values)
+    indexing = index_dtype(xp, dev)
+    positions = xp.arange(values.shape[0], dtype=indexing, device=dev)
+    low_index = _first_position(xp, values == low_value, positions)
     if upper == lower:
         return low_index, low_index
     # the next order statistic: a tie of the lower one, or the smallest value above it
-    tied = xp.count_nonzero(values <= low_value) > upper
+    tied = _count(xp, values <= low_value, indexing) > upper
     high_value = xp.where(tied, low_value, xp.min(xp.where(values > low_value, values, math.inf)))
-    positions = xp.arange(values.shape[0], device=device(values))
     candidates = xp.logical_and(values == high_value, positions != low_index)
-    high_index = xp.reshape(xp.argmax(xp.astype(candidates, xp.int8)), (1,))
-    return low_index, high_index
+    return low_index, _first_position(xp, candidates, positions)
 
 
 @dataclass(frozen=True)
@@ -353,14 +458,17 @@ class Median(BandwidthRule):
 
     Parameters
     ----------
-    scales : sequence of float
-        Multipliers of the median distance, one kernel each (summed).
+    scales : float or sequence of float
+        Multipliers of the median distance, one kernel each (summed); a bare
+        float is one multiplier.
     max_samples : int or None
-        Largest pooled size computed exactly; above it the median is taken
-        over the distinct pairs of a seeded subsample of this many points.
-        None: always exact (memory grows like the square of the sample size).
+        Largest pooled size computed exactly (at least 2); above it the median
+        is taken over the distinct pairs of a seeded subsample of this many
+        points. None: always exact (memory grows like the square of the sample
+        size).
     seed : int
-        Seed of the NumPy generator that draws the subsample.
+        Seed of the NumPy generator that draws the subsample (anything
+        ``numpy.random.default_rng`` takes but floats, bools and strings).
     detach : bool
         Treat the bandwidth as a constant under automatic differentiation
         (torch, JAX): gradients flow through the kernel values only. With
@@ -372,7 +480,19 @@ class Median(BandwidthRule):
     sample : {"pooled", "x"}
         Compute the median over the pooled sample or over the first sample
         only (a drift detector's reference set).
+
+    Raises
+    ------
+    TypeError
+        ``scales`` that are not real numbers, a ``max_samples`` that is not an
+        integer or None (floats, even ``2.0``, are refused), a ``seed`` of the
+        wrong type, a ``sample`` that is not a string.
+    ValueError
+        Non-positive or non-finite ``scales``, ``max_samples`` < 2, a negative
+        ``seed``, an unknown ``sample``.
     """
+
+    measures_pairs: ClassVar[bool] = True
 
     scales: tuple[float, ...] = (1.0,)
     max_samples: int | None = 1000
@@ -383,8 +503,9 @@ class Median(BandwidthRule):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scales", _check_scales(self.scales))
-        if self.max_samples is not None and int(self.max_samples) < 2:
-            raise ValueError(f"`max_samples` must be at least 2 or None, got {self.max_samples}")
+        max_samples = check_count(self.max_samples, "max_samples", 2, allow_none=True)
+        object.__setattr__(self, "max_samples", max_samples)
+        object.__setattr__(self, "seed", check_seed(self.seed))
         _check_sample(self.sample)
 
     @property
@@ -394,13 +515,13 @@ class Median(BandwidthRule):
     def resolve(self, xp: Any, z: Array, metric: str, centred: bool = False) -> list[Sigmas]:
         z = stop_gradient(z) if self.detach else z
         points = one_block(_subsample(xp, z, self.max_samples, self.seed))
-        median = _median_distinct_pairs(xp, points, metric, lower_only=self.lower)
-        return [Sigmas(_positive_or_fallback(xp, median, z, centred), self.scales)]
+        smooth = not self.detach
+        median = _median_distinct_pairs(xp, points, metric, self.lower, smooth)
+        return [Sigmas(_positive_or_fallback(xp, median, z, centred, smooth), self.scales)]
 
 
 def _check_sample(sample: str) -> None:
-    if sample not in ("pooled", "x"):
-        raise ValueError(f"`sample` must be 'pooled' or 'x', got {sample!r}")
+    check_choice(sample, "sample", ("pooled", "x"))
 
 
 def seed_scales(kernel_mul: float = 2.0, kernel_num: int = 5) -> tuple[float, ...]:
@@ -409,12 +530,30 @@ def seed_scales(kernel_mul: float = 2.0, kernel_num: int = 5) -> tuple[float, ..
     The seeds multiply the squared bandwidth by ``kernel_mul ** (i −
     kernel_num // 2)`` for ``i = 0 … kernel_num − 1``; σ itself scales by the
     square root of that.
+
+    Raises
+    ------
+    TypeError
+        A ``kernel_num`` that is not an integer (floats, even ``5.0``, and bools
+        are refused) or a ``kernel_mul`` that is not a real number.
+    ValueError
+        ``kernel_num`` < 1, ``kernel_mul`` ≤ 0 or not finite, or multipliers
+        that overflow or underflow a float (``seed_scales(1e10, 101)``).
     """
-    if kernel_num < 1:
-        raise ValueError(f"`kernel_num` must be at least 1, got {kernel_num}")
-    if not (kernel_mul > 0 and math.isfinite(kernel_mul)):
-        raise ValueError(f"`kernel_mul` must be positive, got {kernel_mul}")
-    return tuple(math.sqrt(kernel_mul ** (i - kernel_num // 2)) for i in range(kernel_num))
+    kernel_num = check_count(kernel_num, "kernel_num", 1)
+    kernel_mul = check_real(kernel_mul, "kernel_mul", lower=0.0, expected="be positive and finite")
+    low, high = -(kernel_num // 2), kernel_num - 1 - kernel_num // 2
+    try:
+        scales = tuple(math.sqrt(kernel_mul**e) for e in range(low, high + 1))
+    except OverflowError:
+        scales = (math.inf,)
+    if not all(0.0 < s < math.inf for s in scales):
+        raise ValueError(
+            f"`kernel_mul` = {kernel_mul!r} with `kernel_num` = {kernel_num} gives bandwidth "
+            f"multipliers `kernel_mul` ** ({low} … {high}) beyond the floating-point range; "
+            "use a `kernel_mul` closer to 1 or a smaller `kernel_num`"
+        )
+    return scales
 
 
 @dataclass(frozen=True)
@@ -453,7 +592,8 @@ class MeanSquaredDistance(BandwidthRule):
     def resolve(self, xp: Any, z: Array, metric: str, centred: bool = False) -> list[Sigmas]:
         z = stop_gradient(z) if self.detach else z
         # 2·base² = mean squared distance; base is 0 only if the RMS distance is too
-        base = xp.sqrt(_mean_sq_distance(xp, z, self.include_diagonal, centred, factor=0.5))
+        mean_sq = _mean_sq_distance(xp, z, self.include_diagonal, centred, factor=0.5)
+        base = _root(xp, mean_sq, not self.detach)
         return [Sigmas(_one_where_zero(xp, base), self.scales)]
 
 

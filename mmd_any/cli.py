@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from . import bandwidths, kernels
+from . import _scaling, bandwidths, kernels
+from ._precision import full_precision
 from .io import InputError, load_sample
 
 __all__ = ["main"]
@@ -56,6 +57,16 @@ def _bandwidth(text: str) -> Any:
     return values[0] if len(values) == 1 else values
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
 def _add_sample_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("a", help="first sample: .npy, .npz, .csv, .tsv or .parquet")
     parser.add_argument("b", help="second sample, same number of columns")
@@ -89,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
         help="aggregate over the bandwidths median·2^k, k = -4..4 (level-corrected)",
     )
     test.add_argument("--alpha", type=float, default=0.05)
-    test.add_argument("--seed", type=int, default=0)
+    test.add_argument("--seed", type=_seed, default=0, help="non-negative integer (default 0)")
     test.add_argument("--plot", help="write the null distribution picture to this .png")
     distance = commands.add_parser("distance", help="MMD² and MMD only")
     _add_sample_options(distance)
@@ -112,6 +123,8 @@ def _to_backend(values: np.ndarray, backend: str, device: str | None, dtype: str
         if backend == "torch":
             import torch
 
+            if (device or "").startswith("cuda") and not torch.cuda.is_available():
+                raise UsageError(f"--device {device}: torch has no CUDA device on this machine")
             return torch.from_numpy(values).to(device or "cpu")
         if backend == "cupy":
             import cupy
@@ -132,7 +145,7 @@ def _to_backend(values: np.ndarray, backend: str, device: str | None, dtype: str
         raise UsageError(
             f"--backend {backend} is not installed (pip install mmd-any[{backend}])"
         ) from None
-    except (RuntimeError, ValueError, IndexError) as error:
+    except (RuntimeError, ValueError, IndexError, AssertionError) as error:
         raise UsageError(
             f"--backend {backend} --device {device}: {str(error).splitlines()[0]}"
         ) from None
@@ -153,10 +166,10 @@ def _bandwidths_used(kernel: kernels.Kernel, x: np.ndarray, y: np.ndarray) -> li
     if not hasattr(kernel, "rule"):
         return None
     z = np.concatenate([x, y])
-    if kernel.metric == "sqeuclidean":
-        z = z - z.mean(axis=0)
-    groups = kernel.parameters(np, z, [len(x), len(y)])
-    return [float(group.base) * scale for group in groups for scale in group.scales]
+    with full_precision(np):
+        _, groups, data_scale = _scaling.resolve_parameters(np, kernel, z, [len(x), len(y)])
+    unit = 1.0 if data_scale is None else float(data_scale)
+    return [float(group.base) * unit * scale for group in groups for scale in group.scales]
 
 
 def _load(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
@@ -232,10 +245,25 @@ def _run_test(
         report["member_pvalues"] = list(result.pvalues)
     if getattr(args, "plot", None):
         figure = result.plot()
-        figure.savefig(args.plot, dpi=120)
+        _save(figure, args.plot)
         report["plot"] = str(Path(args.plot))
     report["_result"] = result
     return report
+
+
+def _check_plot_path(plot: str) -> None:
+    """Refuse a ``--plot`` file whose folder does not exist, before any work."""
+    folder = Path(plot).expanduser().parent
+    if not folder.is_dir():
+        raise UsageError(f"--plot {plot}: the folder {folder} does not exist")
+
+
+def _save(figure: Any, plot: str) -> None:
+    try:
+        figure.savefig(plot, dpi=120)
+    except OSError as error:
+        message = error.strerror or str(error)
+        raise UsageError(f"--plot {plot}: cannot write the picture ({message})") from None
 
 
 def _format_bandwidth(values: list[float] | None) -> str:
@@ -274,6 +302,8 @@ def _command_test(args: argparse.Namespace) -> int:
         raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
     if args.plot and not args.plot.lower().endswith((".png", ".pdf", ".svg")):
         raise UsageError(f"--plot must end in .png, .pdf or .svg, got {args.plot}")
+    if args.plot:
+        _check_plot_path(args.plot)
     x, y = _load(args)
     report = _run_test(x, y, args, (args.a, args.b))
     if args.json:
@@ -340,6 +370,7 @@ def _digits_domains(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _command_demo(args: argparse.Namespace) -> int:
+    _check_plot_path(args.plot)
     source, held_out, scanner = _digits_domains()
     print("mmd-any demo: scikit-learn digits (8×8 images, 64 features)")
     print(
@@ -375,7 +406,7 @@ def _command_demo(args: argparse.Namespace) -> int:
         result.plot(ax=ax)
         ax.set_title(f"{title}\np-value = {result.pvalue:.3g}", fontsize=10)
     fig.suptitle("mmd-any demo: permutation null of MMD² (Gaussian kernel, median bandwidth)")
-    fig.savefig(args.plot, dpi=120)
+    _save(fig, args.plot)
     print(f"plot written to {Path(args.plot).resolve()}")
     return 0
 
@@ -393,8 +424,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError) as error:
         print(f"mmd-any: error: {str(error).splitlines()[0]}", file=sys.stderr)
         return 2
-    except ImportError as error:
-        print(f"mmd-any: error: {error}", file=sys.stderr)
+    except (ImportError, OSError) as error:
+        print(f"mmd-any: error: {str(error).splitlines()[0]}", file=sys.stderr)
         return 2
 
 

@@ -19,9 +19,19 @@ from array_api_compat import array_namespace, device
 
 from . import _gram, _plan
 from ._algebra import QuadraticStatistic, quadratic_statistic, unbiased_coefficients
-from ._namespace import Samples, accumulator_dtype, as_0d, finalize, prepare_samples
+from ._checks import check_choice, check_count, check_seed
+from ._namespace import (
+    Samples,
+    accumulator_dtype,
+    as_0d,
+    finalize,
+    from_host,
+    index_dtype,
+    prepare_samples,
+)
 from ._precision import full_precision
 from ._registry import adapter_for, gradient_adapter_for, resolve_preset
+from ._summation import CompensatedSum
 from .kernels import Kernel, Polynomial, as_kernel
 
 __all__ = ["ESTIMATORS", "KID", "kid", "mmd", "mmd2", "unbiased_coefficients"]
@@ -33,9 +43,7 @@ ESTIMATORS: dict[str, int] = {"biased": 1, "unbiased": 2, "linear": 2}
 
 
 def _check_estimator(estimator: str) -> int:
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"unknown `estimator` {estimator!r}; valid names are {sorted(ESTIMATORS)}")
-    return ESTIMATORS[estimator]
+    return ESTIMATORS[check_choice(estimator, "estimator", ESTIMATORS)]
 
 
 def plan_for(
@@ -90,7 +98,9 @@ def _linear(gram: _gram.PooledGram, n: int) -> Array:
     x1, x2 = points[0 : 2 * half : 2, :], points[1 : 2 * half : 2, :]
     y1, y2 = points[n : n + 2 * half : 2, :], points[n + 1 : n + 2 * half : 2, :]
     h = gram.paired(x1, x2) + gram.paired(y1, y2) - gram.paired(x1, y2) - gram.paired(x2, y1)
-    return xp.mean(xp.astype(h, accumulator_dtype(xp, h.dtype, device(h))))
+    # float64 where the device has it, else compensated float32 (mmd_any._summation)
+    h = xp.reshape(h, (-1,))  # a multi-bandwidth profile is (1, half)
+    return CompensatedSum.of(xp, h, device(h)).value(xp) / h.shape[0]
 
 
 def _estimate(
@@ -139,7 +149,8 @@ def _resolve_preset(
     kernel: str | Kernel | None, estimator: str | None, preset: Any
 ) -> tuple[Kernel, str, Any]:
     if preset is None:
-        return as_kernel("gaussian" if kernel is None else kernel), estimator or "biased", None
+        estimator = "biased" if estimator is None else estimator
+        return as_kernel("gaussian" if kernel is None else kernel), estimator, None
     preset = resolve_preset(preset)
     if kernel is not None or estimator is not None:
         raise ValueError(
@@ -208,15 +219,27 @@ def mmd2(
         MMD² in the inputs' namespace and on their device, in the promoted
         floating dtype of the inputs (integers become the default float;
         float16/bfloat16 are computed in float32 and returned in their dtype).
+        The tiles' partial sums are added in float64 where the device has it;
+        on a device without float64 (MPS, JAX without x64) in float32 with
+        compensation, which adds at most ``u·|S| + γ²_{T−1}·Σ|tile sums|``
+        for ``T`` tiles (``u = 2⁻²⁴``; at most ``2u·Σ|tile sums|`` up to 4096
+        tiles): the error does not grow with the number of tiles
+        (:mod:`mmd_any._summation`).
 
     Raises
     ------
     ValueError
         Mismatched features, rank > 2, empty or too small samples, NaN/inf,
-        different devices, unknown names, non-positive bandwidths, a preset
-        combined with ``kernel``/``estimator``, n ≠ m for an equal-size preset.
+        different devices, unknown names (``estimator=""`` included), non-positive
+        bandwidths, ``block_size``/``memory_budget`` below 1, a Dask array of
+        unknown chunk sizes, a preset combined with ``kernel``/``estimator``,
+        n ≠ m for an equal-size preset.
     TypeError
-        Arrays from different libraries, unsupported dtypes or kernels.
+        Arrays from different libraries, unsupported dtypes or kernels, masked
+        arrays, a table with a non-numeric column, a bandwidth array of another
+        library than the samples, and a non-integer ``block_size`` or
+        ``memory_budget`` (bools and floats, even ``2.0``, are refused; NumPy
+        integers are fine).
 
     Examples
     --------
@@ -243,7 +266,7 @@ def mmd2(
         value = _estimate(samples, kernel, estimator, memory_budget, block_size)
     if chosen is not None:
         value = value * chosen.scale + chosen.offset(n, m)
-    return finalize(samples, value)
+    return finalize(samples, value, f"the MMD² with {kernel!r}")
 
 
 def mmd(
@@ -284,12 +307,6 @@ class KID(NamedTuple):
 
     mean: Array
     std: Array
-
-
-def _check_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
-    return value
 
 
 def kid(
@@ -337,6 +354,17 @@ def kid(
     KID
         ``(mean, std)``, 0-d arrays in the inputs' namespace and device.
 
+    Raises
+    ------
+    TypeError
+        A non-integer ``subsets``/``subset_size``/``degree`` (see
+        :func:`mmd2` for what an integer is), a ``seed`` that is not None, a
+        non-negative integer, a SeedSequence or a Generator, a non-real
+        ``gamma``/``coef0``, and the errors of :func:`mmd2`.
+    ValueError
+        ``subsets`` < 1, ``subset_size`` outside ``[2, min(n, m)]``, a negative
+        ``seed``, and the errors of :func:`mmd2`.
+
     Examples
     --------
     >>> import numpy as np
@@ -347,8 +375,9 @@ def kid(
     >>> bool(mean > 3 * std)
     True
     """
-    subsets = _check_positive_int(subsets, "subsets")
-    subset_size = _check_positive_int(subset_size, "subset_size")
+    subsets = check_count(subsets, "subsets", 1)
+    subset_size = check_count(subset_size, "subset_size", 2)
+    seed = check_seed(seed)
     kernel = Polynomial(degree=degree, gamma=gamma, coef0=coef0)
     block_size = _plan.check_block_size(block_size)
     memory_budget = _plan.check_memory_budget(memory_budget)
@@ -365,7 +394,8 @@ def kid(
     for k in range(subsets):
         rows[k, 0] = rng.choice(n, subset_size, replace=False)
         rows[k, 1] = rng.choice(m, subset_size, replace=False)
-    rows_on_device = xp.asarray(rows, device=device(samples.x))
+    dev = device(samples.x)
+    rows_on_device = from_host(xp, rows, index_dtype(xp, dev), dev)  # int32 without x64
     statistic = quadratic_statistic(subset_size, subset_size, "unbiased")
     plan = plan_for(samples, 2 * subset_size, statistic.n_rows, memory_budget, block_size)
     acc_dtype = accumulator_dtype(xp, samples.dtype, device(samples.x))
@@ -377,6 +407,7 @@ def kid(
             gram = _gram.PooledGram(xp, kernel, [x_sub, y_sub])
             values.append(xp.astype(quadratic(gram, statistic, plan), acc_dtype))
     stacked = xp.stack(values)
-    mean = xp.mean(stacked)
+    mean = CompensatedSum.of(xp, stacked, dev).value(xp) / subsets
     std = xp.sqrt(xp.mean((stacked - mean) ** 2))
-    return KID(finalize(samples, mean), finalize(samples, std))
+    what = f"the KID with {kernel!r}"
+    return KID(finalize(samples, mean, what), finalize(samples, std, what))

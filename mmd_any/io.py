@@ -8,6 +8,7 @@ that names the file; the command line prints it and exits with status 2.
 from __future__ import annotations
 
 import csv
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +17,12 @@ import numpy as np
 __all__ = ["InputError", "load_sample"]
 
 SUFFIXES = (".npy", ".npz", ".csv", ".tsv", ".parquet")
+
+#: The first bytes of a ``.npy`` file and of a ``.npz`` (zip) archive.
+_MAGIC = {".npy": b"\x93NUMPY", ".npz": b"PK"}
+
+#: At most this many names are listed when a column or array is missing.
+_LISTED = 12
 
 
 class InputError(ValueError):
@@ -43,26 +50,62 @@ def _as_sample(values: np.ndarray, path: Path) -> np.ndarray:
     return values
 
 
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def _listed(names: Sequence[str]) -> str:
+    """``names`` for a message: all of them, or the first :data:`_LISTED` and a count."""
+    if len(names) <= _LISTED:
+        return str(list(names))
+    shown = ", ".join(repr(name) for name in names[:_LISTED])
+    return f"[{shown}, …] ({len(names)} in all)"
+
+
+def _check_magic(path: Path) -> None:
+    """A ``.npy``/``.npz`` file must start with its format's bytes (else NumPy would
+    try to read it as a pickle and say so, which misleads)."""
+    magic = _MAGIC[path.suffix.lower()]
+    with path.open("rb") as handle:
+        start = handle.read(len(magic))
+    if start != magic:
+        kind = "NumPy .npy file" if magic == _MAGIC[".npy"] else "NumPy .npz (zip) archive"
+        raise InputError(f"{path}: not a {kind} (its first bytes are {start!r})")
+
+
 def _read_npy(path: Path) -> np.ndarray:
+    _check_magic(path)
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as error:
-        raise InputError(f"{path}: cannot read without pickle ({error})") from None
+        raise InputError(f"{path}: cannot read without pickle ({_first_line(error)})") from None
+    except (OSError, EOFError) as error:
+        raise InputError(f"{path}: truncated or damaged .npy file ({_first_line(error)})") from None
 
 
 def _read_npz(path: Path, key: str | None) -> np.ndarray:
+    _check_magic(path)
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            names = list(archive.files)
-            if key is None:
-                if len(names) != 1:
-                    raise InputError(f"{path}: holds arrays {names}; choose one with --key")
-                key = names[0]
-            if key not in names:
-                raise InputError(f"{path}: no array {key!r}; it holds {names}")
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as error:
+        raise InputError(f"{path}: damaged .npz archive ({_first_line(error)})") from None
+    with archive:
+        names = list(archive.files)
+        if key is None:
+            if len(names) != 1:
+                raise InputError(f"{path}: holds arrays {_listed(names)}; choose one with --key")
+            key = names[0]
+        if key not in names:
+            raise InputError(f"{path}: no array {key!r} (--key); it holds {_listed(names)}")
+        try:
             return archive[key]
-    except ValueError as error:
-        raise InputError(f"{path}: cannot read without pickle ({error})") from None
+        except ValueError as error:
+            raise InputError(
+                f"{path}: array {key!r} cannot be read without pickle ({_first_line(error)})"
+            ) from None
+        except (OSError, EOFError, zipfile.BadZipFile) as error:
+            raise InputError(f"{path}: array {key!r} is damaged ({_first_line(error)})") from None
 
 
 def _is_number(text: str) -> bool:
@@ -75,12 +118,21 @@ def _is_number(text: str) -> bool:
 
 def _read_delimited(path: Path, columns: Sequence[str] | None) -> np.ndarray:
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = [
-            row
-            for row in csv.reader(handle, delimiter=delimiter)
-            if row and any(c.strip() for c in row)
-        ]
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = [
+                row
+                for row in csv.reader(handle, delimiter=delimiter)
+                if row and any(c.strip() for c in row)
+            ]
+    except UnicodeDecodeError as error:
+        byte = error.object[error.start : error.start + 1]
+        raise InputError(
+            f"{path}: not UTF-8 text (byte {byte!r} at offset {error.start}); save the file "
+            "as UTF-8 (for example from latin-1 with `iconv -f latin1 -t utf-8`)"
+        ) from None
+    except csv.Error as error:
+        raise InputError(f"{path}: not a readable table ({_first_line(error)})") from None
     if not rows:
         raise InputError(f"{path}: the file is empty")
     header = None
@@ -129,9 +181,20 @@ def _read_parquet(path: Path, columns: Sequence[str] | None) -> np.ndarray:
     except ImportError:
         raise InputError(f"{path}: reading .parquet needs pyarrow (pip install pyarrow)") from None
     try:
+        names = list(pq.read_schema(path).names)
+    except (OSError, ValueError) as error:
+        raise InputError(f"{path}: not a readable parquet file ({_first_line(error)})") from None
+    if columns:
+        missing = [c for c in columns if c not in names and not c.isdigit()]
+        if missing:
+            raise InputError(f"{path}: no column(s) {missing} (--columns); it has {_listed(names)}")
+        if any(c not in names and int(c) >= len(names) for c in columns):
+            raise InputError(f"{path}: column index out of range 0..{len(names) - 1} in --columns")
+        columns = [c if c in names else names[int(c)] for c in columns]
+    try:
         table = pq.read_table(path, columns=list(columns) if columns else None)
     except (OSError, KeyError, ValueError) as error:
-        raise InputError(f"{path}: {error}") from None
+        raise InputError(f"{path}: {_first_line(error)}") from None
     try:
         return np.column_stack([table.column(i).to_numpy() for i in range(table.num_columns)])
     except Exception as error:  # noqa: BLE001 - pyarrow raises many types for bad columns
@@ -157,12 +220,16 @@ def load_sample(
     Raises
     ------
     InputError
-        Missing file, unsupported suffix, non-numeric or ragged data, NaN/inf,
-        empty data, wrong rank.
+        Missing, empty (0 bytes) or damaged file, unsupported suffix, a
+        ``.npz`` without ``key`` (the message lists the arrays it holds), a
+        missing column (the message lists the available ones), text that is
+        not UTF-8, non-numeric or ragged data, NaN/inf, empty data, wrong rank.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty (0 bytes)")
     suffix = path.suffix.lower()
     if suffix == ".npy":
         values = _read_npy(path)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -35,8 +36,9 @@ from typing import Any, ClassVar
 from array_api_compat import device
 
 from . import _gram, _plan
+from ._checks import check_count, check_real
 from ._devices import is_host
-from ._namespace import prepare_samples, prepare_single
+from ._namespace import prepare_samples, prepare_single, refuse_overflow
 from ._precision import full_precision
 from .bandwidths import BandwidthRule, Sigmas, as_bandwidth
 
@@ -82,16 +84,32 @@ class Kernel:
 
     name: ClassVar[str]
     metric: ClassVar[str]
+    #: ``h`` such that the MMD² of ``s·x`` and ``s·y`` is ``s^h`` times that of ``x``
+    #: and ``y`` (bandwidths scaling with the data): the engine then computes on
+    #: data rescaled by an exact power of two (:mod:`mmd_any._scaling`). None: not
+    #: homogeneous, computed on the data as given.
+    homogeneity: ClassVar[int | None] = None
 
     @property
     def translation_invariant(self) -> bool:
         """Whether ``k(x + c, y + c) = k(x, y)`` (the distance-based kernels)."""
         return self.metric != "dot"
 
-    def parameters(self, xp: Any, z: Array, sizes: Sequence[int] | None = None) -> Any:
+    @property
+    def forms_translation_invariant(self) -> bool:
+        """Whether quadratic forms whose weights sum to zero (every MMD estimator)
+        are unchanged when all points move by the same vector: the
+        translation-invariant kernels, and the linear kernel."""
+        return self.translation_invariant
+
+    def parameters(
+        self, xp: Any, z: Array, sizes: Sequence[int] | None = None, *, centred: bool | None = None
+    ) -> Any:
         """Resolve data-driven parameters from the pooled sample ``z``.
 
-        ``sizes`` are the sample sizes stacked in ``z`` (None: one sample).
+        ``sizes`` are the sample sizes stacked in ``z`` (None: one sample);
+        ``centred``: whether ``z`` is centred on its mean (None: as the engine
+        does for the squared-distance kernels).
         """
         return None
 
@@ -111,6 +129,15 @@ class Kernel:
     def n_terms(self, params: Any) -> int:
         """How many summands :meth:`terms` yields."""
         return 1
+
+    def term_order(self, params: Any) -> list[int]:
+        """For each summand :meth:`terms` yields, in that order, its index among
+        the kernel's bandwidths (the order of the groups and their ``scales``)."""
+        order: list[int] = []
+        for part in params if isinstance(params, list) else []:
+            positions = getattr(part, "positions", ())
+            order.extend(positions or range(len(order), len(order) + _count_terms([part])))
+        return order or list(range(self.n_terms(params)))
 
     def profile(self, xp: Any, values: Array, params: Any) -> Array:
         """Kernel values from a tile of metric values (elementwise)."""
@@ -179,45 +206,88 @@ def _flush_subnormal(xp: Any, tile: Array) -> Array:
 
 
 @functools.lru_cache(maxsize=256)
-def _ladder_chains(ratios: tuple[float, ...]) -> tuple[tuple[float, tuple[int, ...]], ...]:
+def _ladder_chains(
+    ratios: tuple[float, ...],
+) -> tuple[tuple[float, tuple[int, ...], tuple[int, ...]], ...]:
     """Group exponent ratios into chains ``start · 2^j``, j ≤ MAX_LADDER_DOUBLINGS.
 
-    Returns ``((start, (multiplier, ...)), ...)`` where each multiplier is an
-    integer power of two: ``exp(−t·start·mult) = exp(−t·start)^mult``. Cached: a
+    Returns ``((start, (multiplier, ...), (position, ...)), ...)`` where each
+    multiplier is an integer power of two, ``exp(−t·start·mult) = exp(−t·start)^mult``,
+    and each position the index in ``ratios`` of the term it gives. Cached: a
     kernel's ladder is the same on every call.
     """
-    chains: list[tuple[float, list[int]]] = []
-    for ratio in sorted(ratios):
-        for start, multipliers in chains:
+    chains: list[tuple[float, list[int], list[int]]] = []
+    for position in sorted(range(len(ratios)), key=lambda k: ratios[k]):
+        ratio = ratios[position]
+        for start, multipliers, positions in chains:
             # a power of two up to the rounding of the ratios themselves (the
             # seeds' σ = sqrt(2^k) squares back to 2^k only within an ulp)
             doublings = round(math.log2(ratio / start))
             exact = start * 2.0**doublings
             if 0 <= doublings <= MAX_LADDER_DOUBLINGS and abs(ratio - exact) <= LADDER_RTOL * exact:
                 multipliers.append(2**doublings)
+                positions.append(position)
                 break
         else:
-            chains.append((ratio, [1]))
-    return tuple((start, tuple(multipliers)) for start, multipliers in chains)
+            chains.append((ratio, [1], [position]))
+    return tuple((start, tuple(mult), tuple(pos)) for start, mult, pos in chains)
 
 
 @dataclass(frozen=True)
 class ExpChain:
-    """``exp(values · coefficient)^multiplier`` for each multiplier (internal)."""
+    """``exp(values · coefficient)^multiplier`` for each multiplier (internal);
+    ``positions``: the index of each of these terms among the kernel's bandwidths."""
 
     coefficient: float | Array
     multipliers: tuple[int, ...]
+    positions: tuple[int, ...] = ()
 
 
-def exp_chains(xp: Any, groups: list[Sigmas], power: int, const: float) -> list[ExpChain]:
+def _float_power(value: float, power: int) -> float:
+    """``value ** power`` for a small positive integer power, by multiplication: inf
+    beyond the float range and 0 below it, never an ``OverflowError``."""
+    result = value
+    for _ in range(power - 1):
+        result = result * value
+    return result
+
+
+def bandwidth_coefficient(
+    xp: Any, base: float | Array, factor: float, power: int, dtype: Any = None
+) -> float | Array:
+    """``factor / base^power`` for a bandwidth ``base`` (a float or a 0-d array).
+
+    Clamped to the largest finite magnitude of ``dtype`` (the data's): a zero
+    distance times it stays 0, so an extreme but valid bandwidth gives the
+    kernel's limit (``σ → 0``: the identity matrix, distinct points have kernel
+    0; ``σ → ∞``: all ones) instead of ``0 · inf = NaN``, and a Python float
+    never raises ``OverflowError``/``ZeroDivisionError``. On a device bandwidth
+    this is at most three array operations, once per call.
+    """
+    largest = float(xp.finfo(dtype).max) if dtype is not None else sys.float_info.max
+    if isinstance(base, (int, float)):
+        inverse = 1.0 / float(base) if base != 0 else math.inf  # 0: underflowed
+        value = factor * _float_power(inverse, power)
+        return min(largest, max(-largest, value))
+    scaled = base ** (-power) if factor == 1.0 else base ** (-power) * factor
+    return xp.clip(scaled, min=-largest, max=largest)
+
+
+def exp_chains(
+    xp: Any, groups: list[Sigmas], power: int, const: float, dtype: Any = None
+) -> list[ExpChain]:
     """The ladder chains of ``exp(−values · const / σ_k^power)``, coefficients resolved
-    once (a device bandwidth costs one array operation per chain here, none per tile)."""
+    once (a device bandwidth costs three array operations per chain here, none per
+    tile; see :func:`bandwidth_coefficient`)."""
     chains = []
+    offset = 0
     for group in groups:
-        ratios = [1.0 / scale**power for scale in group.scales]
-        inverse = group.base ** (-power)  # one operation on a device bandwidth
-        for start, multipliers in _ladder_chains(tuple(ratios)):
-            chains.append(ExpChain(inverse * (-(const * start)), tuple(multipliers)))
+        ratios = [_float_power(1.0 / scale, power) for scale in group.scales]
+        for start, multipliers, positions in _ladder_chains(tuple(ratios)):
+            coefficient = bandwidth_coefficient(xp, group.base, -(const * start), power, dtype)
+            placed = tuple(offset + p for p in positions)
+            chains.append(ExpChain(coefficient, multipliers, placed))
+        offset += len(group.scales)
     return chains
 
 
@@ -320,16 +390,22 @@ def exp_prepared(
 ) -> list[Any]:
     """Prepared parameters of ``Σ_k exp(−values · const / σ_k^power)``: ladder chains on
     the host (fewest exps), one :class:`StackedExp` per bandwidth group elsewhere."""
+    dtype = None if like is None else like.dtype
     if host or like is None:
-        return exp_chains(xp, groups, power, const)
+        return exp_chains(xp, groups, power, const, dtype)
     prepared: list[Any] = []
     for group in groups:
         if len(group.scales) == 1:
-            prepared.extend(exp_chains(xp, [group], power, const))
+            prepared.extend(exp_chains(xp, [group], power, const, dtype))
             continue
-        constants = tuple(-const / scale**power for scale in group.scales)
-        inverse = group.base ** (-power)
-        coefficients = _device_constants(xp, constants, like) * inverse
+        constants = tuple(-const * _float_power(1.0 / scale, power) for scale in group.scales)
+        if isinstance(group.base, (int, float)):
+            inverse = bandwidth_coefficient(xp, group.base, 1.0, power, dtype)
+            coefficients = _device_constants(xp, constants, like) * inverse
+        else:  # one clamp of the products (bandwidth_coefficient): three operations
+            coefficients = _device_constants(xp, constants, like) * group.base ** (-power)
+            largest = float(xp.finfo(dtype).max)
+            coefficients = xp.clip(coefficients, min=-largest, max=largest)
         prepared.append(StackedExp(coefficients, len(constants)))
     return prepared
 
@@ -345,6 +421,8 @@ class _Radial(Kernel):
     bandwidth: Any = "median"
     _rule: BandwidthRule = field(init=False, repr=False, compare=False)
 
+    homogeneity: ClassVar[int | None] = 0
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "_rule", as_bandwidth(self.bandwidth))
 
@@ -353,11 +431,13 @@ class _Radial(Kernel):
         """The bandwidth rule this kernel uses."""
         return self._rule
 
-    def parameters(self, xp: Any, z: Array, sizes: Sequence[int] | None = None) -> list[Sigmas]:
+    def parameters(
+        self, xp: Any, z: Array, sizes: Sequence[int] | None = None, *, centred: bool | None = None
+    ) -> list[Sigmas]:
         data = self._rule.data(z, sizes)
-        # the engine centres the pooled sample of the squared-distance kernels
-        centred = self.metric == "sqeuclidean" and data is z
-        return self._rule.resolve(xp, data, self.metric, centred)
+        if centred is None:  # the engine centres the pooled sample of these kernels
+            centred = self.metric == "sqeuclidean"
+        return self._rule.resolve(xp, data, self.metric, centred and data is z)
 
     def n_terms(self, params: list[Any]) -> int:
         return _count_terms(params)
@@ -421,9 +501,9 @@ class Laplacian(_ExpRadial):
 
 
 def _check_floor(value: float) -> float:
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"`sq_distance_floor` must be a non-negative float, got {value!r}")
-    return float(value)
+    return check_real(
+        value, "sq_distance_floor", lower=0.0, closed=True, expected="be a non-negative float"
+    )
 
 
 @dataclass(frozen=True)
@@ -466,7 +546,8 @@ class Exponential(_Radial):
         floor = math.sqrt(self.sq_distance_floor)
         for group in params:
             for scale in group.scales:
-                yield xp.exp(-xp.maximum(values * (1.0 / (group.base * scale)), floor))
+                coeff = bandwidth_coefficient(xp, group.base, 1.0 / scale, 1, values.dtype)
+                yield xp.exp(-xp.maximum(values * coeff, floor))
 
 
 @dataclass(frozen=True)
@@ -479,7 +560,8 @@ class InverseMultiquadric(_Radial):
     def terms(self, xp: Any, values: Array, params: list[Sigmas]) -> Iterator[Array]:
         for group in params:
             for scale in group.scales:
-                coeff = 1.0 / (group.base * scale) ** 2
+                factor = 1.0 / (scale * scale)
+                coeff = bandwidth_coefficient(xp, group.base, factor, 2, values.dtype)
                 yield 1.0 / xp.sqrt(1.0 + values * coeff)
 
 
@@ -507,6 +589,11 @@ class Energy(Kernel):
     def __post_init__(self) -> None:
         object.__setattr__(self, "sq_distance_floor", _check_floor(self.sq_distance_floor))
 
+    @property
+    def homogeneity(self) -> int | None:  # type: ignore[override]
+        """1: distances scale with the data; None with a floor, which is absolute."""
+        return 1 if self.sq_distance_floor == 0 else None
+
     def profile(self, xp: Any, values: Array, params: Any) -> Array:
         if self.sq_distance_floor == 0:
             return -values
@@ -519,6 +606,13 @@ class Linear(Kernel):
 
     name: ClassVar[str] = "linear"
     metric: ClassVar[str] = "dot"
+    homogeneity: ClassVar[int | None] = 2
+
+    @property
+    def forms_translation_invariant(self) -> bool:
+        """``(x+c)·(y+c) = x·y + c·x + c·y + c·c``: the extra terms cancel in every
+        form whose weights sum to zero."""
+        return True
 
     def profile(self, xp: Any, values: Array, params: Any) -> Array:
         return values
@@ -549,6 +643,14 @@ class Polynomial(Kernel):
         ``γ``; None means ``1 / d`` for ``d`` features.
     coef0 : float
         ``c ≥ 0``.
+
+    Raises
+    ------
+    TypeError
+        A ``degree`` that is not an integer (bools and floats, even ``2.0``,
+        are refused), a ``gamma``/``coef0`` that is not a real number.
+    ValueError
+        ``degree`` < 1, ``gamma`` ≤ 0, ``coef0`` < 0, or NaN/inf.
     """
 
     degree: int = 3
@@ -559,14 +661,20 @@ class Polynomial(Kernel):
     metric: ClassVar[str] = "dot"
 
     def __post_init__(self) -> None:
-        if isinstance(self.degree, bool) or not isinstance(self.degree, int) or self.degree < 1:
-            raise ValueError(f"`degree` must be a positive integer, got {self.degree!r}")
-        if self.gamma is not None and not (math.isfinite(self.gamma) and self.gamma > 0):
-            raise ValueError(f"`gamma` must be positive or None, got {self.gamma!r}")
-        if not (math.isfinite(self.coef0) and self.coef0 >= 0):
-            raise ValueError(f"`coef0` must be a non-negative float, got {self.coef0!r}")
+        degree = check_count(self.degree, "degree", 1)
+        gamma = check_real(
+            self.gamma, "gamma", lower=0.0, allow_none=True, expected="be positive or None"
+        )
+        coef0 = check_real(
+            self.coef0, "coef0", lower=0.0, closed=True, expected="be a non-negative float"
+        )
+        object.__setattr__(self, "degree", degree)
+        object.__setattr__(self, "gamma", gamma)
+        object.__setattr__(self, "coef0", coef0)
 
-    def parameters(self, xp: Any, z: Array, sizes: Sequence[int] | None = None) -> float:
+    def parameters(
+        self, xp: Any, z: Array, sizes: Sequence[int] | None = None, *, centred: bool | None = None
+    ) -> float:
         return 1.0 / z.shape[1] if self.gamma is None else float(self.gamma)
 
     def profile(self, xp: Any, values: Array, params: float) -> Array:
@@ -664,7 +772,7 @@ def kernel_matrix(
         stacked, rows, cols = [samples.x, samples.y], slice(0, n), slice(n, n + m)
     xp = samples.xp
     with full_precision(xp, samples.device):
-        gram = _gram.PooledGram(xp, kernel, stacked)
+        gram = _gram.PooledGram(xp, kernel, stacked, zero_sum=False)
         plan = _plan.make_plan(
             xp,
             samples.device,
@@ -674,6 +782,7 @@ def kernel_matrix(
             memory_budget=memory_budget,
         )
         tile = gram.block(rows, cols, plan)
+    refuse_overflow(samples, tile, f"the kernel matrix of {kernel!r}")
     if samples.finite is not None:
         tile = xp.where(samples.finite, tile, xp.nan)
     return tile if tile.dtype == samples.result_dtype else xp.astype(tile, samples.result_dtype)

@@ -38,8 +38,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from array_api_compat import is_array_api_obj
+
 from . import _registry
-from .bandwidths import Fixed, MeanSquaredDistance, Median, seed_scales
+from ._checks import is_real
+from .bandwidths import Fixed, MeanSquaredDistance, Median, _check_scales, seed_scales
 from .estimators import mmd2 as _mmd2
 from .kernels import Energy, Exponential, Gaussian, Kernel, Laplacian, Polynomial
 
@@ -154,10 +157,17 @@ class Preset:
         Raises
         ------
         ValueError
-            If the convention has no bandwidth to set.
+            If the convention has no bandwidth to set, for non-positive or
+            non-finite values, and for several values where the peer takes one
+            (``fix_sigma``).
+        TypeError
+            For a value that is not a real number, a sequence of them or an
+            array (a bool, a string, None), naming the peer's parameter.
         """
         if self._with_bandwidth is None:
             raise ValueError(f"preset {self.name!r} has no bandwidth to set")
+        if not is_array_api_obj(value) or is_real(value):
+            value = _check_scales(value, self.bandwidth_parameter)  # type: ignore[arg-type]
         kernel, scale = self._with_bandwidth(value)
         return replace(self, kernel=kernel, scale=scale, _with_bandwidth=self._with_bandwidth)
 
@@ -184,7 +194,14 @@ def _times(values: tuple[float, ...] | Array, factor: float) -> tuple[float, ...
 
 
 def _seed_fixed(value: Any) -> tuple[Kernel, float]:
-    (fix_sigma,) = _values(value)
+    values = _values(value)
+    if not isinstance(values, tuple):
+        raise TypeError(f"`fix_sigma` must be a positive float, got an array {value!r}")
+    if len(values) != 1:
+        raise ValueError(
+            f"`fix_sigma` is a single positive float, got {len(values)} values {value!r}"
+        )
+    (fix_sigma,) = values
     base = math.sqrt(fix_sigma / 2.0)
     return Gaussian(Fixed([base * s for s in seed_scales(2.0, 5)])), 1.0
 

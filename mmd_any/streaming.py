@@ -16,17 +16,21 @@ accumulators with :meth:`StreamingMMD.fork` after the first update.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from array_api_compat import device
 
 from . import _distances
-from ._devices import is_host
-from ._namespace import accumulator_dtype, as_0d, prepare_samples
+from ._checks import check_choice, check_count, check_seed, reproducible_seed
+from ._devices import branches_cheaply, is_host
+from ._namespace import as_0d, prepare_samples
 from ._precision import full_precision
+from ._scaling import centres, resolve_parameters
+from ._summation import CompensatedSum
 from .approximate import FourierFeatures, draw_features, features_for, mmd2_from_sums
-from .bandwidths import Fixed
+from .bandwidths import Fixed, Sigmas
 from .kernels import Kernel, as_kernel
 
 __all__ = ["StreamingMMD"]
@@ -47,6 +51,29 @@ class _Setup:
     params: Any
     features: FourierFeatures | None
     key: Any = field(default_factory=lambda: next(_fresh_ids))
+    #: linear: the power of two the chunks are divided by and the shift subtracted
+    #: after it (:mod:`mmd_any._scaling`), fixed by the first update
+    scale: Any = None
+    shift: Any = None
+    #: the first chunks' array type and device: later chunks and merged
+    #: accumulators must match them
+    array_type: str = ""
+    device: Any = None
+
+
+def bandwidth_scale(params: list[Sigmas]) -> float:
+    """The power of two of the largest fixed bandwidth (a Python float)."""
+    largest = max(group.base for group in params)
+    return 2.0 ** math.floor(math.log2(largest))
+
+
+def _type_name(array: Array) -> str:
+    return f"{type(array).__module__}.{type(array).__qualname__}"
+
+
+def _different_devices(first: Any, second: Any) -> bool:
+    """Both known (traced JAX values have no device) and not equal."""
+    return first is not None and second is not None and first != second
 
 
 def _fixed_bandwidth(kernel: Kernel) -> bool:
@@ -76,6 +103,26 @@ class StreamingMMD:
     check_finite : bool
         Raise ``ValueError`` on NaN/inf in a chunk (one host read per update).
 
+    Raises
+    ------
+    TypeError
+        A non-string ``estimator``, a ``kernel`` that is neither a name nor a
+        Kernel, a non-integer ``n_features`` (bools and floats, even ``2.0``,
+        are refused), a ``seed`` that is not None, a non-negative integer, a
+        SeedSequence or a Generator.
+    ValueError
+        An unknown ``estimator``, ``n_features`` < 2, a negative ``seed``.
+
+    Notes
+    -----
+    The running sums (feature sums, ``Σh``) are kept in float64 where the
+    device has it. On a device without float64 (MPS, JAX without x64) they are
+    float32 sums carried with their rounding errors
+    (:class:`mmd_any._summation.CompensatedSum`): over ``T`` chunks or blocks
+    the accumulation adds at most ``u·|S| + γ²_{T−1}·Σ|partial sums|``
+    (``u = 2⁻²⁴``; below ``2u·Σ|partial sums|`` up to 4096 partials), so the
+    error does not grow with the number of updates or merges.
+
     Examples
     --------
     >>> import numpy as np
@@ -97,20 +144,17 @@ class StreamingMMD:
         seed: int | None = None,
         check_finite: bool = True,
     ) -> None:
-        if estimator not in _STREAMING_ESTIMATORS:
-            raise ValueError(
-                f"unknown `estimator` {estimator!r} for StreamingMMD; valid names are "
-                f"{list(_STREAMING_ESTIMATORS)}"
-            )
+        check_choice(estimator, "estimator", _STREAMING_ESTIMATORS)
         self.kernel = as_kernel(kernel)
         self.estimator = estimator
-        self.n_features = n_features
-        self.seed = seed
+        self.n_features = check_count(n_features, "n_features", 2)
+        self.seed = check_seed(seed)
         self.check_finite = check_finite
         self.n_x = 0
         self.n_y = 0
         self._setup: _Setup | None = None
-        self._sums: list[Array] | None = None  # rff: [Σφ(x), Σφ(y)]; linear: [Σh]
+        #: running sums (CompensatedSum): rff [Σφ(x), Σφ(y)] unweighted; linear [Σh]
+        self._sums: list[CompensatedSum] | None = None
         self._carry: tuple[Array, Array] | None = None  # linear: one odd row of x and y
         self._pairs = 0
 
@@ -137,22 +181,27 @@ class StreamingMMD:
         sizes = [x.shape[0], y.shape[0]]
         if self.estimator == "rff":
             if _fixed_bandwidth(self.kernel):
-                # no data-dependent shift: accumulators with the same fixed kernel and
-                # seed draw the same features and can be merged without fork()
+                # no data-dependent shift or scale: accumulators with the same fixed
+                # kernel and seed draw the same features and merge without fork(); the
+                # bandwidths' own power of two keeps the frequencies in range
                 params = self.kernel.parameters(xp, pooled, sizes)
+                scale = bandwidth_scale(params)
+                params = [Sigmas(group.base / scale, group.scales) for group in params]
                 features = draw_features(
-                    xp, self.kernel, params, self.n_features, self.seed, pooled, None
+                    xp, self.kernel, params, self.n_features, self.seed, pooled, None, scale
                 )
             else:
                 features = features_for(xp, self.kernel, pooled, sizes, self.n_features, self.seed)
             return _Setup(xp, x.dtype, x.shape[1], None, features, self._key())
-        points = _distances.center(xp, pooled) if self.kernel.metric == "sqeuclidean" else pooled
-        params = self.kernel.parameters(xp, points, sizes)
-        return _Setup(xp, x.dtype, x.shape[1], params, None, self._key())
+        _, params, scale = resolve_parameters(xp, self.kernel, pooled, sizes)
+        shift = None
+        if centres(self.kernel, zero_sum=True):  # the linear-time h is translation invariant
+            shift = xp.mean(pooled / scale if scale is not None else pooled, axis=0, keepdims=True)
+        return _Setup(xp, x.dtype, x.shape[1], params, None, self._key(), scale, shift)
 
     def _key(self) -> Any:
         """Equal for accumulators whose parameters and features are equal by construction."""
-        reproducible = self.estimator == "linear" or self.seed is not None
+        reproducible = self.estimator == "linear" or reproducible_seed(self.seed)
         if _fixed_bandwidth(self.kernel) and reproducible:
             return (repr(self.kernel), self.estimator, self.n_features, self.seed)
         return next(_fresh_ids)
@@ -166,9 +215,12 @@ class StreamingMMD:
         ------
         ValueError
             Bad chunks (as :func:`mmd_any.mmd2`), a chunk whose number of
-            features differs from the first one, or (linear) chunks of
-            different lengths. A chunk of another floating dtype is cast to
-            the first chunk's.
+            features differs from the first one, a chunk on another device
+            than the first one, or (linear) chunks of different lengths. A
+            chunk of another floating dtype is cast to the first chunk's.
+        TypeError
+            Chunks from another array library than the first ones, and the
+            type errors of :func:`mmd_any.mmd2`.
         """
         samples = prepare_samples(x_chunk, y_chunk, check_finite=self.check_finite)
         xp, x, y = samples.xp, samples.x, samples.y
@@ -179,7 +231,19 @@ class StreamingMMD:
     def _update(self, xp: Any, x: Array, y: Array) -> None:
         if self._setup is None:
             self._setup = self._initialise(xp, x, y)
+            self._setup.array_type = _type_name(x)
+            self._setup.device = device(x)
         setup = self._setup
+        if xp is not setup.xp:
+            raise TypeError(
+                f"`x_chunk` and `y_chunk` are {_type_name(x)} but this accumulator's first "
+                f"chunks were {setup.array_type}; feed every update from one array library"
+            )
+        if _different_devices(device(x), setup.device):
+            raise ValueError(
+                f"`x_chunk` and `y_chunk` are on device {device(x)!r} but this accumulator's "
+                f"first chunks were on {setup.device!r}; move them to one device"
+            )
         if x.shape[1] != setup.dim:
             raise ValueError(
                 f"chunks must keep {setup.dim} features, got {x.shape[1]} in this update"
@@ -193,9 +257,21 @@ class StreamingMMD:
 
     def _add_feature_sums(self, xp: Any, x: Array, y: Array) -> None:
         features = self._setup.features
-        parts = [features.feature_sums(xp, x), features.feature_sums(xp, y)]
+        parts = [features.feature_totals(xp, x), features.feature_totals(xp, y)]
+        if (
+            self.check_finite
+            and branches_cheaply(xp, device(x))
+            and not all(bool(xp.all(xp.isfinite(part.hi))) for part in parts)
+        ):
+            raise ValueError(
+                f"the random features of {self.kernel!r} overflow on these chunks: the phases "
+                "ω·x leave the float range (a fixed `bandwidth` far below the data's spacing); "
+                "use a larger `bandwidth` or the exact estimator"
+            )
         self._sums = (
-            parts if self._sums is None else [a + b for a, b in zip(self._sums, parts, strict=True)]
+            parts
+            if self._sums is None
+            else [a.plus(xp, b) for a, b in zip(self._sums, parts, strict=True)]
         )
         self.n_x += x.shape[0]
         self.n_y += y.shape[0]
@@ -218,20 +294,29 @@ class StreamingMMD:
         if usable == 0:
             return
         total = self._linear_sum(xp, x[:usable, :], y[:usable, :])
-        self._sums = [total] if self._sums is None else [self._sums[0] + total]
+        self._sums = [total] if self._sums is None else [self._sums[0].plus(xp, total)]
         self._pairs += usable // 2
 
-    def _linear_sum(self, xp: Any, x: Array, y: Array) -> Array:
-        """``Σ_i h_i`` over the consecutive pairs of rows (float64 where available)."""
-        kernel = self.kernel
-        prepared = kernel.prepare(xp, self._setup.params, host=is_host(xp, device(x)), like=x)
+    def _linear_sum(self, xp: Any, x: Array, y: Array) -> CompensatedSum:
+        """``Σ_i h_i`` over the consecutive pairs of rows (float64 where available, else
+        compensated: :class:`mmd_any._summation.CompensatedSum`)."""
+        kernel, setup = self.kernel, self._setup
+        if setup.scale is not None:
+            x, y = x / setup.scale, y / setup.scale
+        if setup.shift is not None:
+            x, y = x - setup.shift, y - setup.shift
+        prepared = kernel.prepare(xp, setup.params, host=is_host(xp, device(x)), like=x)
 
         def k(a: Array, b: Array) -> Array:
             return kernel.profile(xp, _distances.paired(xp, kernel.metric, a, b), prepared)
 
         x1, x2, y1, y2 = x[0::2, :], x[1::2, :], y[0::2, :], y[1::2, :]
         h = k(x1, x2) + k(y1, y2) - k(x1, y2) - k(x2, y1)
-        return xp.sum(xp.astype(h, accumulator_dtype(xp, h.dtype, device(h))))
+        total = CompensatedSum.of(xp, xp.reshape(h, (-1,)), device(h))  # (1, pairs) for a ladder
+        if setup.scale is not None:  # in the data's units, one factor per degree
+            for _ in range(kernel.homogeneity or 0):
+                total = total.times(xp, setup.scale)
+        return total
 
     # -- results -----------------------------------------------------------------------
 
@@ -247,23 +332,28 @@ class StreamingMMD:
             raise ValueError("StreamingMMD.value() needs at least one update with data")
         xp = self._setup.xp
         if self.estimator == "rff":
-            value = mmd2_from_sums(xp, self._sums[0], self.n_x, self._sums[1], self.n_y)
+            sums_x, sums_y = (self._setup.features.weigh(xp, s) for s in self._sums)
+            value = mmd2_from_sums(xp, sums_x, self.n_x, sums_y, self.n_y)
         else:
-            value = self._sums[0] / self._pairs
+            value = self._sums[0].value(xp) / self._pairs
         return as_0d(xp, xp.astype(value, self._setup.dtype))
 
     def merge(self, other: StreamingMMD) -> StreamingMMD:
         """A new accumulator holding the data of both.
 
         For ``"rff"`` the result equals one accumulator fed all the chunks (up
-        to the rounding of the float64 sums). For ``"linear"``, whose pairs
+        to the rounding of the running sums). For ``"linear"``, whose pairs
         are consecutive rows, the same holds when every update had an even
         number of rows; otherwise the two carried rows form one more pair.
 
         Raises
         ------
+        TypeError
+            If ``other`` is not a StreamingMMD, or holds arrays of another
+            library.
         ValueError
-            If the accumulators do not share their kernel parameters and
+            If the accumulators differ in estimator, number of features per
+            row or device, or do not share their kernel parameters and random
             features (use a fixed bandwidth and seed, or :meth:`fork`).
         """
         if not isinstance(other, StreamingMMD):
@@ -272,12 +362,14 @@ class StreamingMMD:
             return other._copy()
         if other._setup is None:
             return self._copy()
-        if self.estimator != other.estimator or self._setup.key != other._setup.key:
+        self._check_mergeable(other)
+        if self._setup.key != other._setup.key:
             raise ValueError(
                 "these accumulators use different kernel parameters or random features: "
                 "give a fixed bandwidth and seed, or create the workers' accumulators with "
                 "fork() after the first update"
             )
+        xp = self._setup.xp
         merged = self._copy()
         merged.n_x += other.n_x
         merged.n_y += other.n_y
@@ -285,21 +377,46 @@ class StreamingMMD:
             merged._sums = (
                 list(other._sums)
                 if merged._sums is None
-                else [a + b for a, b in zip(merged._sums, other._sums, strict=True)]
+                else [a.plus(xp, b) for a, b in zip(merged._sums, other._sums, strict=True)]
             )
         merged._pairs += other._pairs
         if self.estimator == "linear" and other._carry is not None:
             if merged._carry is None:
                 merged._carry = other._carry
             else:
-                xp = self._setup.xp
                 x = xp.concat([merged._carry[0], other._carry[0]], axis=0)
                 y = xp.concat([merged._carry[1], other._carry[1]], axis=0)
                 merged._carry = None
                 total = merged._linear_sum(xp, x, y)
-                merged._sums = [total] if merged._sums is None else [merged._sums[0] + total]
+                merged._sums = (
+                    [total] if merged._sums is None else [merged._sums[0].plus(xp, total)]
+                )
                 merged._pairs += 1
         return merged
+
+    def _check_mergeable(self, other: StreamingMMD) -> None:
+        """Refuse to merge accumulators whose sums do not describe the same features."""
+        mine, theirs = self._setup, other._setup
+        if other.estimator != self.estimator:
+            raise ValueError(
+                f"cannot merge: `other` uses estimator {other.estimator!r} but this "
+                f"accumulator uses {self.estimator!r}"
+            )
+        if theirs.xp is not mine.xp:
+            raise TypeError(
+                f"cannot merge: `other` holds {theirs.array_type} arrays but this accumulator "
+                f"holds {mine.array_type}"
+            )
+        if theirs.dim != mine.dim:
+            raise ValueError(
+                f"cannot merge: `other` was fed rows of {theirs.dim} features but this "
+                f"accumulator rows of {mine.dim}"
+            )
+        if _different_devices(theirs.device, mine.device):
+            raise ValueError(
+                f"cannot merge: `other` is on device {theirs.device!r} but this accumulator "
+                f"is on {mine.device!r}"
+            )
 
     def _copy(self) -> StreamingMMD:
         twin = self.fork()

@@ -27,9 +27,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from ._checks import check_choice, check_real
+from ._plan import check_memory_budget
 from .bandwidths import Fixed, MeanSquaredDistance, seed_scales
-from .estimators import mmd2
-from .kernels import Gaussian, Kernel, Linear
+from .estimators import ESTIMATORS, mmd2
+from .kernels import Gaussian, Kernel, Linear, as_kernel
 
 __all__ = ["MMDLoss", "seed_kernel"]
 
@@ -47,15 +49,24 @@ def seed_kernel(
     ``"rbf"``: ``Σ_i exp(−‖x−y‖² / (b · kernel_mul^(i − kernel_num//2)))`` with
     ``b = fix_sigma`` or, when None, the mean off-diagonal squared distance of
     the pooled batch. ``"linear"``: ``x · y`` (MMD² = ‖mean(x) − mean(y)‖²).
+
+    Raises
+    ------
+    TypeError
+        A ``kernel_type`` that is not a string, a non-real ``kernel_mul`` or
+        ``fix_sigma``, a non-integer ``kernel_num`` (floats, even ``5.0``, and
+        bools are refused).
+    ValueError
+        An unknown ``kernel_type``, ``kernel_mul`` or ``fix_sigma`` ≤ 0 or not
+        finite, ``kernel_num`` < 1, or a ladder whose multipliers overflow a
+        float (:func:`mmd_any.bandwidths.seed_scales`).
     """
-    if kernel_type not in _KERNEL_TYPES:
-        raise ValueError(f"unknown `kernel_type` {kernel_type!r}; valid are {list(_KERNEL_TYPES)}")
+    check_choice(kernel_type, "kernel_type", _KERNEL_TYPES)
     if kernel_type == "linear":
         return Linear()
     if fix_sigma is None:
         return Gaussian(MeanSquaredDistance.seed(kernel_mul, kernel_num))
-    if not (isinstance(fix_sigma, int | float) and math.isfinite(fix_sigma) and fix_sigma > 0):
-        raise ValueError(f"`fix_sigma` must be a positive float, got {fix_sigma!r}")
+    fix_sigma = check_real(fix_sigma, "fix_sigma", lower=0.0, expected="be a positive float")
     # exp(−D / (b·s²)) = exp(−D / (2σ²)) with σ = sqrt(b/2)·s
     base = math.sqrt(fix_sigma / 2.0)
     return Gaussian(Fixed([base * s for s in seed_scales(kernel_mul, kernel_num)]))
@@ -81,6 +92,15 @@ class MMDLoss(nn.Module):
     memory_budget : int, optional
         Bytes the kernel tiles may take (see :func:`mmd_any.mmd2`): on a GPU the
         batch is one tile whenever it fits, the fewest kernel launches.
+
+    Raises
+    ------
+    TypeError
+        Unexpected keyword arguments, a ``kernel`` that is not a Kernel or a
+        kernel name, and the type errors of :func:`seed_kernel`.
+    ValueError
+        An unknown ``estimator``, a ``memory_budget`` < 1, and the value errors
+        of :func:`seed_kernel`.
 
     Examples
     --------
@@ -110,10 +130,10 @@ class MMDLoss(nn.Module):
         self.kernel_mul = kernel_mul
         self.kernel_num = kernel_num
         self.fix_sigma = fix_sigma
-        self.estimator = estimator
-        self.memory_budget = memory_budget
+        self.estimator = check_choice(estimator, "estimator", ESTIMATORS)
+        self.memory_budget = check_memory_budget(memory_budget)
         self.kernel = (
-            kernel
+            as_kernel(kernel)
             if kernel is not None
             else seed_kernel(kernel_type, kernel_mul, kernel_num, fix_sigma)
         )

@@ -56,7 +56,7 @@ with a second permutation set; min-p is the single-set, exact counterpart.)
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -65,7 +65,8 @@ from array_api_compat import device, is_dask_array
 
 from . import _gram, _plan
 from ._algebra import QuadraticStatistic, quadratic_statistic
-from ._namespace import as_0d, host_floats, prepare_samples
+from ._checks import check_choice, check_count, check_real, check_seed
+from ._namespace import as_0d, from_host, host_floats, prepare_samples, refuse_overflow
 from ._precision import full_precision
 from .bandwidths import Median
 from .estimators import plan_for
@@ -170,22 +171,31 @@ class MMDTestResult:
         return "\n".join(lines)
 
 
-def _check_options(n_permutations: int, alpha: float, estimator: str) -> None:
-    if isinstance(n_permutations, bool) or not isinstance(n_permutations, int | np.integer):
-        raise TypeError(f"`n_permutations` must be an integer, got {n_permutations!r}")
-    if n_permutations < 1:
-        raise ValueError(f"`n_permutations` must be at least 1, got {n_permutations}")
-    if not (isinstance(alpha, int | float) and 0 < alpha < 1):
-        raise ValueError(f"`alpha` must lie in the open interval (0, 1), got {alpha!r}")
+def _check_options(n_permutations: int, alpha: float, estimator: str) -> tuple[int, float]:
+    n_permutations = check_count(n_permutations, "n_permutations", 1)
+    alpha = check_real(
+        alpha, "alpha", lower=0.0, upper=1.0, expected="lie in the open interval (0, 1)"
+    )
+    if not isinstance(estimator, str):
+        check_choice(estimator, "estimator", ("biased", "unbiased"))  # raises TypeError
     if estimator not in ("biased", "unbiased"):
         raise ValueError(
             f"`estimator` of the permutation test must be 'biased' or 'unbiased', got {estimator!r}"
         )
+    return n_permutations, alpha
 
 
 def _collection(kernel: str | Kernel | Sequence[str | Kernel], aggregate: bool) -> list[Kernel]:
     """The kernels whose terms are tested (one for the plain test)."""
-    given = [kernel] if isinstance(kernel, str | Kernel) else list(kernel)
+    if isinstance(kernel, str | Kernel):
+        given = [kernel]
+    elif isinstance(kernel, Iterable):
+        given = list(kernel)
+    else:
+        raise TypeError(
+            "`kernel` must be a kernel name, a mmd_any.kernels.Kernel or (with "
+            f"aggregate=True) a sequence of them, got {type(kernel).__qualname__}"
+        )
     if not given:
         raise ValueError("`kernel` must name at least one kernel")
     kernels = [as_kernel(k) for k in given]
@@ -307,7 +317,7 @@ def _statistics(
         if index == 0:
             extra = [statistic.row_weights(0, n_points)[1:], np.ones((1, n_points))]
             weights = np.concatenate([weights, *extra])
-        weights_t = xp.astype(xp.asarray(weights, device=dev), dtype)
+        weights_t = from_host(xp, weights, dtype, dev)  # no float64 on the device
         forms = gram.quadratic_forms(
             weights_t,
             plan,
@@ -329,7 +339,18 @@ def _statistics(
             forms = statistic.coefficients[0] * forms
         results.append(forms if constant is None else forms + constant)
     stats = results[0] if len(results) == 1 else xp.concat(results, axis=1)
-    return stats, magnitude
+    return _in_bandwidth_order(xp, gram, stats), _in_bandwidth_order(xp, gram, magnitude)
+
+
+def _in_bandwidth_order(xp: Any, gram: _gram.PooledGram, per_term: Array) -> Array:
+    """Rows of per-term results in the order of the kernel's bandwidths (its
+    ``scales``), which the names of :func:`_term_names` follow; the host's exp
+    ladders yield the terms chain by chain."""
+    order = gram.kernel.term_order(gram.prepared)
+    if order == sorted(order):
+        return per_term
+    row_of = {position: row for row, position in enumerate(order)}
+    return xp.stack([per_term[row_of[k], ...] for k in range(len(order))])
 
 
 def _rounding_scale(statistic: QuadraticStatistic, n_points: int) -> float:
@@ -416,6 +437,26 @@ def mmd_test(
     Returns
     -------
     MMDTestResult
+        Statistics in the inputs' namespace, dtype and device. On a device
+        without float64 (MPS, JAX without x64) the weights are sent in float32
+        and the tiles' sums added in float32 with compensation, with the bound
+        of :func:`mmd_any.mmd2` (``u·|S| + γ²_{T−1}·Σ|tile sums|``, not
+        growing with the number of tiles); the p-value is within one
+        permutation of the same test with float64 accumulators (tested).
+
+    Raises
+    ------
+    TypeError
+        A non-integer ``n_permutations`` (NumPy integers are fine; bools and
+        floats, even ``2.0``, are not), a non-real ``alpha`` (``np.float32`` is
+        fine), a ``seed`` that is not None, a non-negative integer, a
+        SeedSequence or a Generator, a ``kernel`` that is not a name, a Kernel
+        or a sequence of them, and the errors of :func:`mmd_any.mmd2`.
+    ValueError
+        ``n_permutations`` < 1, ``alpha`` outside (0, 1), a negative ``seed``,
+        an estimator other than ``"biased"``/``"unbiased"``, an empty kernel
+        collection or several kernels without ``aggregate=True``, and the
+        errors of :func:`mmd_any.mmd2`.
 
     Examples
     --------
@@ -427,7 +468,8 @@ def mmd_test(
     >>> result.reject, result.pvalue < 0.01
     (True, True)
     """
-    _check_options(n_permutations, alpha, estimator)
+    n_permutations, alpha = _check_options(n_permutations, alpha, estimator)
+    seed = check_seed(seed)
     kernels = _collection(kernel, aggregate)
     block_size = _plan.check_block_size(block_size)
     memory_budget = _plan.check_memory_budget(memory_budget)
@@ -454,6 +496,7 @@ def mmd_test(
     finally:
         bar.close()
     names = tuple(name for k in kernels for name in _term_names(k))
+    refuse_overflow(samples, stats, "the test statistic", read=True)
     if samples.finite is not None:
         stats = xp.where(samples.finite, stats, xp.nan)
 

@@ -238,16 +238,16 @@ def test_kid_is_reproducible_and_can_be_negative() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "match"),
+    ("kwargs", "error", "match"),
     [
-        ({"subset_size": 61}, "subset_size"),
-        ({"subset_size": 1}, "subset_size"),
-        ({"subsets": 0}, "subsets"),
-        ({"subsets": 2.5}, "subsets"),
-        ({"degree": 0}, "degree"),
+        ({"subset_size": 61}, ValueError, "subset_size"),
+        ({"subset_size": 1}, ValueError, "subset_size"),
+        ({"subsets": 0}, ValueError, "subsets"),
+        ({"subsets": 2.5}, TypeError, "subsets"),  # a float is the wrong type (test_errors)
+        ({"degree": 0}, ValueError, "degree"),
     ],
 )
-def test_kid_errors(kwargs: dict, match: str) -> None:
+def test_kid_errors(kwargs: dict, error: type, match: str) -> None:
     x, y = _pair(60, 70, 3)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         mmd_any.kid(x, y, **kwargs)

@@ -119,17 +119,24 @@ def test_unknown_names_list_the_valid_ones() -> None:
         mmd_any.mmd2(X, Y, kernel=3)
 
 
-@pytest.mark.parametrize("block_size", [0, -3, 2.5, True])
-def test_block_size_is_checked(block_size) -> None:
-    with pytest.raises(ValueError, match=r"`block_size` must be a positive integer"):
+@pytest.mark.parametrize(
+    ("block_size", "error", "match"),
+    [
+        (0, ValueError, r"`block_size` must be at least 1 or None, got 0"),
+        (-3, ValueError, r"`block_size` must be at least 1"),
+        (2.5, TypeError, r"`block_size` must be an integer >= 1 or None, got 2.5"),
+        (True, TypeError, r"`block_size` must be an integer .*got True of type bool"),
+    ],
+)
+def test_block_size_is_checked(block_size, error, match) -> None:
+    with pytest.raises(error, match=match):
         mmd_any.mmd2(X, Y, block_size=block_size)
 
 
 @pytest.mark.parametrize(
     ("make", "match"),
     [
-        (lambda: kernels.Polynomial(degree=0), r"`degree` must be a positive integer"),
-        (lambda: kernels.Polynomial(degree=2.5), r"`degree`"),
+        (lambda: kernels.Polynomial(degree=0), r"`degree` must be at least 1"),
         (lambda: kernels.Polynomial(gamma=-1.0), r"`gamma` must be positive"),
         (lambda: kernels.Polynomial(coef0=-1.0), r"`coef0` must be a non-negative"),
     ],
