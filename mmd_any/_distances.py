@@ -65,11 +65,16 @@ def sqeuclidean_tile(
     """``‖a_i − b_j‖²`` for augmented row blocks, clamped at 0 (``clip``: its
     derivative is one comparison, ``maximum``'s five operations in torch).
 
-    ``points``: the row blocks ``(a, b)`` themselves, to recompute close pairs
-    from their differences (:func:`refine_close_pairs`; host arrays only, the
-    caller decides); ``diagonal``: the mask of the entries where ``a_i`` is
-    ``b_i`` (the caller sets them to 0), left out of the refinement.
+    ``points``: the row blocks ``(a, b)`` themselves, uncentred, for exact
+    distances (host arrays only, the caller decides): with at most
+    :data:`DIFFERENCES_MAX_DIM` features the whole tile comes from coordinate
+    differences (as cheap as the matmul there, and exact), above it the close
+    pairs are recomputed (:func:`refine_close_pairs`). ``diagonal``: the mask of
+    the entries where ``a_i`` is ``b_i`` (the caller sets them to 0), left out
+    of the refinement.
     """
+    if points is not None and points[0].shape[1] <= DIFFERENCES_MAX_DIM:
+        return sqeuclidean_from_differences(xp, *points)  # exact, and as cheap here
     values = xp.clip(left @ xp.matrix_transpose(right), min=0.0)
     if points is None:
         return values
@@ -77,9 +82,48 @@ def sqeuclidean_tile(
     return refine_close_pairs(xp, values, *points, left[:, dim], right[:, dim + 1], diagonal)
 
 
+#: Up to this many features the host computes squared distances from coordinate
+#: differences outright (three passes a feature, no cancellation, no check), as
+#: fast as the matmul form with its check there (``benchmarks/bench_core.py``).
+DIFFERENCES_MAX_DIM = 2
+
+
+def sqeuclidean_from_differences(xp: Any, a: Array, b: Array) -> Array:
+    """``Σ_k (a_ik − b_jk)²``, one feature at a time (two-dimensional temporaries)."""
+    total = None
+    for k in range(a.shape[1]):
+        diff = a[:, k : k + 1] - xp.reshape(b[:, k], (1, -1))
+        square = diff * diff
+        total = square if total is None else total + square
+    return total
+
+
 #: Squared distances below this fraction of ``‖a‖² + ‖b‖²`` (centred norms) are
 #: recomputed from coordinate differences (:func:`refine_close_pairs`).
 CLOSE_PAIR_FRACTION = 2.0**-6
+
+#: Below this ratio of the largest centred squared norm to the smallest squared
+#: bandwidth the matmul form is as accurate as the refinement guarantees
+#: (:func:`matmul_unresolved`).
+RESOLVED_RATIO = 2.0**6 / math.e
+
+
+def matmul_unresolved(xp: Any, norms: Array, smallest: list[Any] | None) -> bool:
+    """Whether the matmul distances need :func:`refine_close_pairs` for this kernel.
+
+    A squared distance's matmul error ``δ ≤ 3(d+2)u·(‖a‖² + ‖b‖²)`` moves a radial
+    term ``exp(−t/2σ²)`` or ``(1 + t/σ²)^(−1/2)`` by at most ``δ/(2σ²)``; below
+    :data:`RESOLVED_RATIO` of ``max ‖z − z̄‖² / σ_min²`` that is within the
+    ``192(d+2)u/e`` per term that the refinement guarantees, so no tile is
+    checked (every ordinary sample with a data-driven bandwidth). ``smallest``:
+    the smallest bandwidth of each group (None: not a radial kernel, always
+    checked). One reduction, read on the host with the bandwidths.
+    """
+    if smallest is None:
+        return True
+    largest = float(xp.max(norms))
+    squares = (float(sigma) * float(sigma) for sigma in smallest)  # inf, not OverflowError
+    return any(largest > RESOLVED_RATIO * square for square in squares)
 
 
 def refine_close_pairs(
@@ -102,18 +146,20 @@ def refine_close_pairs(
     distance carries a relative error of at most ``2⁶·γ = 192(d+2)u`` whatever
     the spread of the data (in practice ``~2⁶·√d·u``).
 
-    Host arrays only (the caller decides): the check costs two passes over the
-    tile (a subtraction and a row-wise minimum) and reads one flag; only the
-    flagged entries are recomputed, gathered by their indices, and written back
-    in place (``values`` must be a fresh array).
+    Host arrays only (the caller decides). The check is a row-wise minimum of
+    the tile (after a ``where`` on a diagonal tile) and one flag read: only if
+    some row's nearest entry is below its row's limit plus the largest column
+    limit are the limits compared entry by entry, and only the flagged entries
+    are recomputed, gathered by the boolean mask, and written back in place
+    (``values`` must be a fresh array).
     """
     a_limits = a_norms * CLOSE_PAIR_FRACTION
-    gaps = values - (b_norms * CLOSE_PAIR_FRACTION)[None, :]
-    if diagonal is not None:
-        gaps = xp.where(diagonal, math.inf, gaps)
-    if not bool(xp.any(xp.min(gaps, axis=1) < a_limits)):
+    b_limits = b_norms * CLOSE_PAIR_FRACTION
+    masked = values if diagonal is None else xp.where(diagonal, math.inf, values)
+    nearest = xp.min(masked, axis=1)
+    if bool(xp.min(nearest - a_limits) >= xp.max(b_limits)):
         return values
-    close = gaps < a_limits[:, None]
+    close = masked < a_limits[:, None] + b_limits[None, :]
     # gathered by the boolean mask, not by nonzero's indices: those are int64 in
     # array-api-strict even on its no_x64 device, which refuses int64
     shape = (a.shape[0], b.shape[0], a.shape[1])

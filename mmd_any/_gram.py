@@ -27,8 +27,10 @@ from array_api_compat import device
 
 from . import _distances, _scaling
 from ._devices import branches_cheaply, is_host
+from ._namespace import stop_gradient
 from ._plan import Plan
 from ._summation import CompensatedSum
+from .bandwidths import Sigmas
 
 Array = Any
 
@@ -94,8 +96,9 @@ class PooledGram:
         self.device = device(z)
         host = is_host(xp, self.device)
         #: Close pairs are recomputed from differences
-        #: (:func:`mmd_any._distances.refine_close_pairs`): eager host arrays only.
-        self.refines = branches_cheaply(xp, self.device)
+        #: (:func:`mmd_any._distances.refine_close_pairs`): eager host arrays only,
+        #: and only where the matmul form's error could move the kernel's values.
+        self.refines = False
         #: Evaluate tiles with the fewest array calls (stacked kernel terms, summed
         #: before one product) rather than the fewest flops: always off the host,
         #: and on the host for small matrices, where the calls cost more than the math.
@@ -103,6 +106,9 @@ class PooledGram:
         self.prepared = kernel.prepare(xp, self.params, host=not self.fewest_calls, like=z)
         if kernel.metric == "sqeuclidean":
             self._left, self._right = _distances.augment_for_sqeuclidean(xp, z)
+            self.refines = branches_cheaply(xp, self.device) and _distances.matmul_unresolved(
+                xp, stop_gradient(self._left[:, z.shape[1]]), _smallest_bandwidths(self.params)
+            )
 
     @property
     def size(self) -> int:
@@ -296,6 +302,13 @@ class PooledGram:
             return xp.stack([rowwise_dot(xp, product, right) for product in products])
         product = kernel.left_times_profile(xp, left, values, self.prepared, host=host)
         return rowwise_dot(xp, product, right)
+
+
+def _smallest_bandwidths(params: Any) -> list[Any] | None:
+    """The smallest bandwidth of each group of radial parameters (None: not radial)."""
+    if not isinstance(params, list) or not all(isinstance(g, Sigmas) for g in params):
+        return None
+    return [stop_gradient(group.base) * min(group.scales) for group in params]
 
 
 def rowwise_dot(xp: Any, a: Array, b: Array) -> Array:

@@ -392,7 +392,8 @@ def refuse_overflow(samples: Samples, value: Array, what: str, *, read: bool = F
     xp = samples.xp
     if not (read or is_host(xp, samples.device)):
         return
-    if not bool(xp.all(xp.isfinite(value))):
+    finite = xp.isfinite(value)
+    if not bool(finite if value.ndim == 0 else xp.all(finite)):
         raise ValueError(
             f"{what} overflowed {samples.dtype} for these finite samples: the kernel "
             "values are not representable; choose kernel parameters whose values stay in "

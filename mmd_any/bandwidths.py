@@ -303,8 +303,11 @@ def _metric_matrix(xp: Any, points: Array, metric: str) -> Array:
         return _distances.cityblock_tile(xp, points, points)
     centred = _distances.center(xp, points)
     left, right = _distances.augment_for_sqeuclidean(xp, centred)
-    exact = (points, points) if branches_cheaply(xp, device(points)) else None
-    return _distances.sqeuclidean_tile(xp, left, right, exact)
+    if not branches_cheaply(xp, device(points)):
+        return _distances.sqeuclidean_tile(xp, left, right)
+    index = xp.arange(points.shape[0], device=device(points))
+    diagonal = index[:, None] == index[None, :]  # the residues there are never ranked
+    return _distances.sqeuclidean_tile(xp, left, right, (points, points), diagonal)
 
 
 def _distinct_pairs(xp: Any, size: int, dev: Any) -> tuple[Array, Array]:

@@ -244,3 +244,14 @@ def test_bench_gpu_quick_runs_its_code_paths_on_the_cpu() -> None:
     assert exact
     assert exact[0][1] == "torch"
     assert float(exact[0][-1]) > 0
+
+
+def test_bench_checks_quick() -> None:
+    pytest.importorskip("torch")
+    out = _run(BENCHMARKS / "bench_checks.py", "--quick")
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "ms" not in line]
+    assert len(rows) == 4  # the loss step, two plain mmd2 and the outlier case
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert float(cells[1]) > 0
+        assert all(cell.endswith("×") and float(cell[:-1]) > 0 for cell in cells[2:]), row
