@@ -11,7 +11,18 @@ Classes covered, on every installed backend:
 * **degenerate samples**: constant samples of any sizes up to 8 × 8, and x = y,
   give p = 1 in the plain and the aggregated test, for every kernel and both
   estimators; constant columns and duplicate rows are finite;
-* **sign**: the biased MMD² is ≥ 0 (x = y, near-duplicates, any backend).
+* **sign**: the biased MMD² is ≥ 0 (x = y, near-duplicates, any backend);
+* **close pairs**: near-duplicates beside an outlier and tight clusters far apart
+  (Hypothesis over gaps and distances), within a conditioning-free bound of the
+  float64 reference and symmetric on the host backends, within the matmul bound on
+  the others; the issue's example;
+* **extreme fixed bandwidths** (5e-324 … 1.7e308, 1e-45 … 3e38): the kernel's limits
+  in ``kernel_matrix``, ``mmd2``, ``mmd_test``, streaming and ``MMDLoss(fix_sigma)``;
+* **homogeneous kernels and offsets**: energy and linear MMD² scale as their degree
+  over each dtype's range; the linear kernel at offsets 1e8 … 1e12; overflowing
+  kernels are a ``ValueError``, never NaN;
+* **random features and streaming** are scale-free; learned bandwidths have finite
+  gradients on collapsed batches; aggregated members come in the order of their names.
 """
 
 from __future__ import annotations
