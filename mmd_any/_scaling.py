@@ -59,6 +59,8 @@ class Points(NamedTuple):
     #: ``scaled``, centred where :func:`centres` says: for the matmul distances
     #: and the dot products.
     centred: Array
+    #: The mean subtracted from ``scaled`` (None: not centred).
+    shift: Array | None = None
 
 
 def prepare_points(
@@ -70,10 +72,10 @@ def prepare_points(
     translation invariant, so its derivative would add exactly nothing.
     """
     scaled = z if scale is None else z / scale
-    centred = scaled
-    if centres(kernel, zero_sum):
-        centred = scaled - stop_gradient(xp.mean(scaled, axis=0, keepdims=True))
-    return Points(scaled, centred)
+    if not centres(kernel, zero_sum):
+        return Points(scaled, scaled)
+    shift = stop_gradient(xp.mean(scaled, axis=0, keepdims=True))
+    return Points(scaled, scaled - shift, shift)
 
 
 def resolve_parameters(
@@ -83,7 +85,7 @@ def resolve_parameters(
     sizes: Sequence[int] | None,
     *,
     zero_sum: bool = True,
-    rescale: bool = True,
+    scale: Array | float | None = None,
 ) -> tuple[Points, Any, Array | None]:
     """The points, the kernel's parameters resolved on them, and the scale.
 
@@ -95,8 +97,11 @@ def resolve_parameters(
         The sample sizes stacked in ``z``.
     zero_sum : bool
         Every weight row the caller forms sums to zero (see :func:`centres`).
-    rescale : bool
-        Divide by :func:`power_of_two_scale` where the kernel allows it.
+    scale : array or float, optional
+        The power of two to divide by; by default :func:`power_of_two_scale` of
+        ``z`` where the kernel allows rescaling (a caller that must not depend on
+        the data gives its own: the streaming random features of a fixed
+        bandwidth use the bandwidth's).
 
     Returns
     -------
@@ -105,8 +110,7 @@ def resolve_parameters(
         measures distances between individual points (the median) sees the
         uncentred points, the others the centred ones.
     """
-    scale = None
-    if rescale and kernel.homogeneity is not None:
+    if scale is None and kernel.homogeneity is not None:
         scale = power_of_two_scale(xp, stop_gradient(z))
     points = prepare_points(xp, kernel, z, scale, zero_sum=zero_sum)
     rule = getattr(kernel, "rule", None)

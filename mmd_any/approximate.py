@@ -188,8 +188,10 @@ def features_for(
 ) -> FourierFeatures:
     """Resolve the bandwidths on the pooled sample ``z`` and draw the features (internal)."""
     _spectral_sampler(kernel)
-    _, params, scale = resolve_parameters(xp, kernel, z, sizes)
-    shift = xp.mean(z / scale, axis=0, keepdims=True)
+    points, params, scale = resolve_parameters(xp, kernel, z, sizes)
+    shift = points.shift
+    if shift is None:  # the L1 kernel's points are not centred: the phases still are
+        shift = xp.mean(points.scaled, axis=0, keepdims=True)
     return draw_features(xp, kernel, params, n_features, seed, z, shift, scale)
 
 

@@ -27,7 +27,7 @@ from ._checks import check_choice, check_count, check_seed, reproducible_seed
 from ._devices import branches_cheaply, is_host
 from ._namespace import as_0d, prepare_samples
 from ._precision import full_precision
-from ._scaling import centres, resolve_parameters
+from ._scaling import resolve_parameters
 from ._summation import CompensatedSum
 from .approximate import FourierFeatures, draw_features, features_for, mmd2_from_sums
 from .bandwidths import Fixed, Sigmas
@@ -184,20 +184,17 @@ class StreamingMMD:
                 # no data-dependent shift or scale: accumulators with the same fixed
                 # kernel and seed draw the same features and merge without fork(); the
                 # bandwidths' own power of two keeps the frequencies in range
-                params = self.kernel.parameters(xp, pooled, sizes)
-                scale = bandwidth_scale(params)
-                params = [Sigmas(group.base / scale, group.scales) for group in params]
+                scale = bandwidth_scale(self.kernel.parameters(xp, pooled, sizes))
+                _, params, _ = resolve_parameters(xp, self.kernel, pooled, sizes, scale=scale)
                 features = draw_features(
                     xp, self.kernel, params, self.n_features, self.seed, pooled, None, scale
                 )
             else:
                 features = features_for(xp, self.kernel, pooled, sizes, self.n_features, self.seed)
             return _Setup(xp, x.dtype, x.shape[1], None, features, self._key())
-        _, params, scale = resolve_parameters(xp, self.kernel, pooled, sizes)
-        shift = None
-        if centres(self.kernel, zero_sum=True):  # the linear-time h is translation invariant
-            shift = xp.mean(pooled / scale if scale is not None else pooled, axis=0, keepdims=True)
-        return _Setup(xp, x.dtype, x.shape[1], params, None, self._key(), scale, shift)
+        # the linear-time h is translation invariant: later chunks get the same shift
+        points, params, scale = resolve_parameters(xp, self.kernel, pooled, sizes)
+        return _Setup(xp, x.dtype, x.shape[1], params, None, self._key(), scale, points.shift)
 
     def _key(self) -> Any:
         """Equal for accumulators whose parameters and features are equal by construction."""
