@@ -37,6 +37,13 @@ def center(xp: Any, z: Array) -> Array:
     return z - xp.mean(z, axis=0, keepdims=True)
 
 
+def overlap_mask(xp: Any, rows: slice, cols: slice, dev: Any) -> Array:
+    """Boolean ``(rows, cols)`` mask of the entries where the row index equals the column index."""
+    row_index = xp.arange(rows.start, rows.stop, device=dev)
+    col_index = row_index if cols == rows else xp.arange(cols.start, cols.stop, device=dev)
+    return row_index[:, None] == col_index[None, :]
+
+
 def sq_norms(xp: Any, z: Array) -> Array:
     """Row-wise squared Euclidean norms, shape ``(n,)``."""
     return xp.sum(z * z, axis=1)

@@ -27,6 +27,7 @@ from array_api_compat import device
 
 from . import _distances, _scaling
 from ._devices import branches_cheaply, is_host
+from ._distances import overlap_mask
 from ._namespace import stop_gradient
 from ._plan import Plan
 from ._summation import CompensatedSum
@@ -316,10 +317,3 @@ def rowwise_dot(xp: Any, a: Array, b: Array) -> Array:
     if a.shape[0] == 1:
         return xp.reshape(a @ xp.matrix_transpose(b), (1,))
     return xp.sum(a * b, axis=-1)
-
-
-def overlap_mask(xp: Any, rows: slice, cols: slice, dev: Any) -> Array:
-    """Boolean ``(rows, cols)`` mask of the entries where the row index equals the column index."""
-    row_index = xp.arange(rows.start, rows.stop, device=dev)
-    col_index = row_index if cols == rows else xp.arange(cols.start, cols.stop, device=dev)
-    return row_index[:, None] == col_index[None, :]

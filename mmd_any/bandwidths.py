@@ -305,8 +305,9 @@ def _metric_matrix(xp: Any, points: Array, metric: str) -> Array:
     left, right = _distances.augment_for_sqeuclidean(xp, centred)
     if not branches_cheaply(xp, device(points)):
         return _distances.sqeuclidean_tile(xp, left, right)
-    index = xp.arange(points.shape[0], device=device(points))
-    diagonal = index[:, None] == index[None, :]  # the residues there are never ranked
+    everything = slice(0, points.shape[0])
+    diagonal = _distances.overlap_mask(xp, everything, everything, device(points))
+    # the diagonal's residues are never ranked: left out of the refinement
     return _distances.sqeuclidean_tile(xp, left, right, (points, points), diagonal)
 
 
