@@ -191,8 +191,9 @@ class PooledGram:
         *,
         per_term: bool = False,
         exclude_diagonal: bool = False,
+        squares: bool = False,
         progress: Callable[[int], None] | None = None,
-    ) -> Array:
+    ) -> Array | tuple[Array, Array]:
         """``w_pᵀ K w_p`` for each row ``w_p`` of a ``(P, N)`` weight matrix.
 
         Each tile is computed once for all P rows: one ``(P, rows) @ K`` product
@@ -211,6 +212,10 @@ class PooledGram:
             ``i ≠ j``), exactly: the diagonal is removed from the tiles, not
             subtracted afterwards, which in float32 would cancel the small
             off-diagonal sums of a narrow kernel against ``k(z_i, z_i)``.
+        squares : bool
+            Also return ``Σ_ij K_ij²`` of each term (over ``i ≠ j`` with
+            ``exclude_diagonal``; implies ``per_term``), accumulated in the same
+            pass over the tiles: MMD-FUSE's normalisation.
         progress : callable, optional
             Called with the number of kernel entries done after each row block.
 
@@ -222,9 +227,13 @@ class PooledGram:
             the tiles' sums are added with compensation
             (:class:`mmd_any._summation.CompensatedSum`): the error is that of
             one tile plus ``u·|S| + γ²_{T−1}·Σ|tile sums|`` for ``T`` tiles.
+        (array (L, P), array (L,)) with ``squares``
+            The forms and each term's sum of squared entries.
         """
         xp = self.xp
         n_points = self.size
+        per_term = per_term or squares
+        once, twice = (1.0, 2.0) if squares else (None, None)
         dev = self.device
         first = min(n_points, plan.rows)
         needs_eye = exclude_diagonal or self.kernel.metric == "sqeuclidean"
@@ -239,10 +248,11 @@ class PooledGram:
                 per_term,
                 eye,
                 exclude_diagonal,
+                once,
             )
             if progress is not None:
                 progress(n_points * (n_points + 1) // 2)
-            return self._in_data_units(forms)
+            return self._forms_in_data_units(forms, squares)
         doubled = 2.0 * weights_t  # an off-diagonal tile stands for its mirror image too
         parts = []
         for r0 in range(0, n_points, plan.rows):
@@ -250,15 +260,23 @@ class PooledGram:
             rows = slice(r0, r1)
             left = weights_t[:, rows]
             mask = eye if eye is None or r1 - r0 == first else eye[: r1 - r0, : r1 - r0]
-            parts.append(
-                self._tile_forms(left, rows, rows, weights_t, per_term, mask, exclude_diagonal)
-            )
+            diagonal_tile = (left, rows, rows, weights_t, per_term, mask, exclude_diagonal, once)
+            parts.append(self._tile_forms(*diagonal_tile))
             for c0 in range(r1, n_points, plan.cols):
                 cols = slice(c0, min(n_points, c0 + plan.cols))
-                parts.append(self._tile_forms(left, rows, cols, doubled, per_term, None, False))
+                tile = (left, rows, cols, doubled, per_term, None, False, twice)
+                parts.append(self._tile_forms(*tile))
             if progress is not None:
                 progress((r1 - r0) * (n_points - r0))
-        return self._in_data_units(CompensatedSum.of(xp, parts, dev).value(xp))
+        return self._forms_in_data_units(CompensatedSum.of(xp, parts, dev).value(xp), squares)
+
+    def _forms_in_data_units(self, forms: Array, squares: bool) -> Array | tuple[Array, Array]:
+        """Forms, and with ``squares`` the last column split off as the squared sums
+        (in the data's units: a kernel value's unit twice)."""
+        if not squares:
+            return self._in_data_units(forms)
+        squared = self._in_data_units(self._in_data_units(forms[:, -1]))
+        return self._in_data_units(forms[:, :-1]), squared
 
     def cross_forms(self, weights_t: Array, plan: Plan, per_term: bool = False) -> Array:
         """``Σ_{i∈first, j∈second} w_p[i] K[i, j] w_p[j]``: the off-diagonal block of a
@@ -284,18 +302,28 @@ class PooledGram:
         per_term: bool,
         diagonal: Array | None,
         exclude_diagonal: bool,
+        squares: float | None = None,
     ) -> Array:
-        """``(left @ K[rows, cols]) · right`` row-wise, per term or summed."""
+        """``(left @ K[rows, cols]) · right`` row-wise, per term or summed; with
+        ``squares`` (the tile's multiplicity: 2 for a tile standing for its mirror
+        image) per term, each term's sum of squared entries times it appended as a
+        last column."""
         xp, kernel = self.xp, self.kernel
         host = not self.fewest_calls
         # the excluded diagonal needs no exact zero distance first
         values = self.metric_tile(rows, cols, None if exclude_diagonal else diagonal)
         right = right_weights[:, cols]
+        if squares is not None:  # per term, with each term's squared sum as a last column
+            zeroed = diagonal if exclude_diagonal else None
+            products, sums = kernel.left_times_terms_and_squares(
+                xp, left, values, self.prepared, host, zeroed, squares=True
+            )
+            forms = xp.stack([rowwise_dot(xp, product, right) for product in products])
+            return xp.concat([forms, xp.stack(sums)[:, None] * squares], axis=1)
         if exclude_diagonal:
             if per_term:
-                terms = kernel.terms(xp, values, self.prepared)
-                terms = [xp.where(diagonal, 0.0, t) for t in terms]
-                return xp.stack([rowwise_dot(xp, left @ t, right) for t in terms])
+                products = kernel.left_times_terms(xp, left, values, self.prepared, host, diagonal)
+                return xp.stack([rowwise_dot(xp, product, right) for product in products])
             tile = xp.where(diagonal, 0.0, kernel.profile(xp, values, self.prepared))
             return rowwise_dot(xp, left @ tile, right)
         if per_term:

@@ -18,6 +18,11 @@ Rules
     most ``max_samples`` points; above that, exact on a seeded subsample of
     ``max_samples`` points drawn without replacement. ``lower=True`` takes the
     lower of the two middle pairs instead of their mean (alibi-detect).
+``DistanceQuantiles(count=10, lower=0.05, upper=0.95, spread=(0.5, 2.0), multiplier=1.0)``
+    ``count`` bandwidths linearly spaced from ``spread[0]`` times the ``lower``
+    quantile to ``spread[1]`` times the ``upper`` quantile of the pairwise
+    distances (MMD-FUSE's collection); each bandwidth a member of an
+    aggregated test.
 ``MeanSquaredDistance(scales=(1.0,), include_diagonal=False, sample="pooled")``
     ``2·base² = mean squared Euclidean distance over the distinct pairs``,
     so the Gaussian is ``exp(−‖x−y‖² / mean_sq_dist)``. Computed exactly in
@@ -52,6 +57,7 @@ from ._namespace import _values_readable, from_host, index_dtype, one_block, sto
 
 __all__ = [
     "BandwidthRule",
+    "DistanceQuantiles",
     "Fixed",
     "MeanSquaredDistance",
     "Median",
@@ -345,6 +351,37 @@ def _exact_distance(
     return _root(xp, value, differentiable) if metric == "sqeuclidean" else value
 
 
+def _distinct_pair_values(xp: Any, points: Array, metric: str) -> tuple[Array, Array, Array]:
+    """The ``M(M−1)/2`` distinct-pair distances of ``points`` (for ranking: from the
+    one-matmul matrix, NaN as inf) and the pairs' row and column indices."""
+    rows, cols = _distinct_pairs(xp, points.shape[0], device(points))
+    size = points.shape[0]
+    values = xp.take(xp.reshape(_metric_matrix(xp, points, metric), (-1,)), rows * size + cols)
+    # NaN (only with check_finite=False) has no place in a sort order; the MMD
+    # is NaN through the kernel tiles anyway.
+    inf = xp.asarray(math.inf, dtype=values.dtype, device=device(values))
+    return xp.where(xp.isnan(values), inf, values), rows, cols
+
+
+def _sorts_on_device(xp: Any, values: Array) -> bool:
+    """Whether to rank by one ``argsort`` (fast here, and its int64 indices usable)
+    rather than by counting (:func:`_select_by_bisection`)."""
+    dev = device(values)
+    return not sorts_slowly(xp, dev) and index_dtype(xp, dev) == xp.int64
+
+
+def _pair_distance(
+    xp: Any, points: Array, pairs: tuple[Array, Array], position: Array, metric: str, smooth: bool
+) -> Array:
+    """The distance of the pair at ``position`` (a 1-element index array), measured
+    again from coordinate differences: duplicates give exactly 0 and the square root
+    does not amplify the rounding of ``‖a‖² + ‖b‖² − 2a·b`` near zero."""
+    rows, cols = pairs
+    return _exact_distance(
+        xp, points, xp.take(rows, position), xp.take(cols, position), metric, smooth
+    )
+
+
 def _median_distinct_pairs(
     xp: Any, points: Array, metric: str, lower_only: bool = False, differentiable: bool = False
 ) -> Array:
@@ -358,35 +395,46 @@ def _median_distinct_pairs(
     and traceable by ``jax.jit``): with one ``argsort`` where the library sorts
     fast, else by :func:`_select_by_bisection` (:func:`mmd_any._devices.sorts_slowly`).
     The one or two middle pairs are then measured again from their coordinate
-    differences, so that duplicates give exactly 0 and the square root does not
-    amplify the rounding of ``‖a‖² + ‖b‖² − 2a·b`` near zero.
+    differences (:func:`_pair_distance`).
     """
-    size = points.shape[0]
-    if size < 2:  # no pair: 0, which the callers' fallback turns into a bandwidth
+    if points.shape[0] < 2:  # no pair: 0, which the callers' fallback turns into a bandwidth
         return xp.zeros((), dtype=points.dtype, device=device(points))
-    rows, cols = _distinct_pairs(xp, size, device(points))
-    values = xp.take(xp.reshape(_metric_matrix(xp, points, metric), (-1,)), rows * size + cols)
-    # NaN (only with check_finite=False) has no place in a sort order; the MMD
-    # is NaN through the kernel tiles anyway.
-    inf = xp.asarray(math.inf, dtype=values.dtype, device=device(values))
-    values = xp.where(xp.isnan(values), inf, values)
+    values, rows, cols = _distinct_pair_values(xp, points, metric)
     n_pairs = rows.shape[0]
-    # argsort's indices are int64 in some libraries whatever the device
-    # (array-api-strict's no_x64): a device without int64 selects by counting
-    if sorts_slowly(xp, device(values)) or index_dtype(xp, device(values)) != xp.int64:
-        lower, upper = _middle_by_bisection(xp, values, (n_pairs - 1) // 2, n_pairs // 2)
-    else:
+    if _sorts_on_device(xp, values):
         order = xp.argsort(values, stable=False)
         # 1-element slices of the order, gathered with take: no value leaves the device
         middle = n_pairs // 2
         upper, lower = order[middle : middle + 1], order[(n_pairs - 1) // 2 : (n_pairs + 1) // 2]
-    lower_rows, lower_cols = xp.take(rows, lower), xp.take(cols, lower)
-    lower_mid = _exact_distance(xp, points, lower_rows, lower_cols, metric, differentiable)
+    else:
+        lower, upper = _middle_by_bisection(xp, values, (n_pairs - 1) // 2, n_pairs // 2)
+    lower_mid = _pair_distance(xp, points, (rows, cols), lower, metric, differentiable)
     if n_pairs % 2 or lower_only:
         return lower_mid
-    upper_rows, upper_cols = xp.take(rows, upper), xp.take(cols, upper)
-    upper_mid = _exact_distance(xp, points, upper_rows, upper_cols, metric, differentiable)
+    upper_mid = _pair_distance(xp, points, (rows, cols), upper, metric, differentiable)
     return (lower_mid + upper_mid) / 2
+
+
+def _quantile_distances(
+    xp: Any, points: Array, metric: str, levels: Sequence[float]
+) -> list[Array]:
+    """Distances at the ``levels`` quantiles of the distinct pairs of ``points``: the
+    ``⌊level · pairs⌋``-th smallest (0-based), ranked as :func:`_median_distinct_pairs`
+    ranks, measured again from differences; 0-d arrays."""
+    if points.shape[0] < 2:
+        return [xp.zeros((), dtype=points.dtype, device=device(points)) for _ in levels]
+    values, rows, cols = _distinct_pair_values(xp, points, metric)
+    n_pairs = rows.shape[0]
+    ranks = [min(n_pairs - 1, math.floor(level * n_pairs)) for level in levels]
+    if _sorts_on_device(xp, values):
+        order = xp.argsort(values, stable=False)
+        positions = [order[rank : rank + 1] for rank in ranks]
+    else:
+        dev = device(values)
+        indices = xp.arange(n_pairs, dtype=index_dtype(xp, dev), device=dev)
+        chosen = [_select_by_bisection(xp, values, rank) for rank in ranks]
+        positions = [_first_position(xp, values == value, indices) for value in chosen]
+    return [_pair_distance(xp, points, (rows, cols), p, metric, False) for p in positions]
 
 
 #: Bisection steps of :func:`_select_by_bisection` per floating dtype: the
@@ -522,6 +570,100 @@ class Median(BandwidthRule):
         smooth = not self.detach
         median = _median_distinct_pairs(xp, points, metric, self.lower, smooth)
         return [Sigmas(_positive_or_fallback(xp, median, z, centred, smooth), self.scales)]
+
+
+@dataclass(frozen=True)
+class DistanceQuantiles(BandwidthRule):
+    """A grid of bandwidths spanning the pairwise distances: MMD-FUSE's collection.
+
+    ``count`` bandwidths spaced linearly (or geometrically) from ``spread[0]``
+    times the ``lower`` quantile to ``spread[1]`` times the ``upper`` quantile of
+    the distances over
+    the distinct pairs of the pooled sample, in the kernel's metric (L1 for the
+    Laplacian), each times ``multiplier``. The defaults are the collection of
+    MMD-FUSE (Biggs, Schrab & Gretton, NeurIPS 2023): ten bandwidths from half
+    the 5 % quantile to twice the 95 % quantile. The Laplace kernel of that paper
+    is ``exp(−√2‖x−y‖₁/λ)``: :class:`mmd_any.kernels.Laplacian` with
+    ``multiplier = 1/√2`` is the same kernel with the same ``λ``.
+
+    Each bandwidth is a kernel of its own (a member of an aggregated test);
+    as the bandwidth of a single kernel the terms are summed, as for any rule.
+    Quantiles are taken as :class:`Median` takes the median (exact up to
+    ``max_samples`` points, else on a seeded subsample; ranked without a host
+    read; the quantile pairs measured again from coordinate differences). A
+    quantile that is 0 (duplicated points) falls back as the median does.
+
+    Parameters
+    ----------
+    count : int
+        Number of bandwidths (≥ 2).
+    lower, upper : float
+        Quantile levels, ``0 ≤ lower < upper ≤ 1``.
+    spread : (float, float)
+        Multipliers of the lower and upper quantile: the grid's ends.
+    multiplier : float
+        Factor applied to every bandwidth (the kernel's units).
+    spacing : {"linear", "geometric"}
+        Linearly spaced (MMD-FUSE) or geometrically spaced (MMDAgg, Schrab et
+        al., JMLR 2023, whose collection has the same ends) bandwidths.
+    max_samples, seed, sample
+        As for :class:`Median`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mmd_any.bandwidths import DistanceQuantiles
+    >>> rule = DistanceQuantiles(count=3)
+    >>> sigmas = rule.resolve(np, np.arange(5.0)[:, None], "sqeuclidean")
+    >>> [round(float(s.base), 3) for s in sigmas]  # 5 % distance 1, 95 % distance 4
+    [0.5, 4.25, 8.0]
+    """
+
+    measures_pairs: ClassVar[bool] = True
+
+    count: int = 10
+    lower: float = 0.05
+    upper: float = 0.95
+    spread: tuple[float, float] = (0.5, 2.0)
+    multiplier: float = 1.0
+    spacing: str = "linear"
+    max_samples: int | None = 1000
+    seed: int = 0
+    sample: str = "pooled"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "count", check_count(self.count, "count", 2))
+        check_choice(self.spacing, "spacing", ("linear", "geometric"))
+        lower = check_real(self.lower, "lower", lower=0.0, upper=1.0, closed=True)
+        upper = check_real(self.upper, "upper", lower=0.0, upper=1.0, closed=True)
+        if not lower < upper:
+            raise ValueError(f"`lower` must be below `upper`, got {lower!r} and {upper!r}")
+        object.__setattr__(self, "lower", lower)
+        object.__setattr__(self, "upper", upper)
+        spread = _check_scales(self.spread, "spread")
+        if len(spread) != 2:
+            raise ValueError(f"`spread` must hold two multipliers, got {self.spread!r}")
+        object.__setattr__(self, "spread", spread)
+        object.__setattr__(self, "multiplier", _check_scales(self.multiplier, "multiplier")[0])
+        max_samples = check_count(self.max_samples, "max_samples", 2, allow_none=True)
+        object.__setattr__(self, "max_samples", max_samples)
+        object.__setattr__(self, "seed", check_seed(self.seed))
+        _check_sample(self.sample)
+
+    def resolve(self, xp: Any, z: Array, metric: str, centred: bool = False) -> list[Sigmas]:
+        z = stop_gradient(z)
+        points = one_block(_subsample(xp, z, self.max_samples, self.seed))
+        low, high = _quantile_distances(xp, points, metric, (self.lower, self.upper))
+        low = _positive_or_fallback(xp, low, z, centred) * self.spread[0]
+        high = _positive_or_fallback(xp, high, z, centred) * self.spread[1]
+        steps = [k / (self.count - 1) for k in range(self.count)]
+        if self.spacing == "geometric":
+            ratio = high / low
+            inner = [low * ratio**t for t in steps[1:-1]]
+        else:
+            inner = [low + (high - low) * t for t in steps[1:-1]]
+        # the ends exactly (no rounding of 1 − t or of the ratio's powers)
+        return [Sigmas(base, (self.multiplier,)) for base in [low, *inner, high]]
 
 
 def _check_sample(sample: str) -> None:

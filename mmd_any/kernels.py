@@ -179,14 +179,42 @@ class Kernel:
         return total
 
     def left_times_terms(
-        self, xp: Any, left: Array, values: Array, params: Any, host: bool = True
+        self,
+        xp: Any,
+        left: Array,
+        values: Array,
+        params: Any,
+        host: bool = True,
+        diagonal: Array | None = None,
     ) -> list[Array]:
-        """``[left @ term for term in terms(values)]``: one product per bandwidth."""
+        """``[left @ term for term in terms(values)]``: one product per bandwidth;
+        ``diagonal``: a boolean mask of entries set to 0 first."""
+        return self.left_times_terms_and_squares(xp, left, values, params, host, diagonal)[0]
+
+    def left_times_terms_and_squares(
+        self,
+        xp: Any,
+        left: Array,
+        values: Array,
+        params: Any,
+        host: bool = True,
+        diagonal: Array | None = None,
+        squares: bool = False,
+    ) -> tuple[list[Array], list[Array]]:
+        """The products of :meth:`left_times_terms` and, with ``squares``, each term's
+        sum of squared entries (0-d; MMD-FUSE's normalisation), from the same terms:
+        one evaluation of the kernel serves both."""
         flush = host and left.shape[0] > FEW_ROWS
-        return [
-            left @ (_flush_subnormal(xp, term) if flush else term)
-            for term in self.terms(xp, values, params)
-        ]
+        products, sums = [], []
+        for term in self.terms(xp, values, params):
+            if diagonal is not None:
+                term = xp.where(diagonal, 0.0, term)
+            elif flush:
+                term = _flush_subnormal(xp, term)
+            products.append(left @ term)
+            if squares:
+                sums.append(xp.sum(term * term))
+        return products, sums
 
     def __call__(self, x: Array, y: Array | None = None) -> Array:
         """The Gram matrix ``K(x, y)``; see :func:`kernel_matrix`."""
