@@ -147,7 +147,7 @@ def test_mmd_test(device: Any, estimator: str, tiles: dict[str, int]) -> None:
 @pytest.mark.parametrize("estimator", ["biased", "unbiased"])
 def test_aggregated_mmd_test(device: Any, estimator: str) -> None:
     x, y = _data(shift=0.25)
-    result = _test_on(device, x, y, estimator=estimator, aggregate=True)
+    result = _test_on(device, x, y, estimator=estimator, aggregate="minp")
     count = len(AGGREGATE_EXPONENTS)
     statistics = _check(result.statistics, device, (count,))
     _check(result.null_distributions, device, (count, PERMUTATIONS))
@@ -155,13 +155,26 @@ def test_aggregated_mmd_test(device: Any, estimator: str) -> None:
     members = [kernels.Gaussian(bandwidths.Median(scales=(2.0**e,))) for e in AGGREGATE_EXPONENTS]
     expected = np.asarray([reference.mmd2(x, y, k, estimator) for k in members])
     tol = max(reference.tolerance("float32", k, x, y) for k in members)
-    # compared as sets: the members' statistics are not in the order of
-    # ``result.kernels`` (in HEAD too; reported with issue 13)
-    assert np.max(np.abs(np.sort(statistics) - np.sort(expected))) <= tol
-    cpu = _test_on(xps.Device("CPU_DEVICE"), x, y, estimator=estimator, aggregate=True)
+    assert np.max(np.abs(statistics - expected)) <= tol  # in the order of ``result.kernels``
+    cpu = _test_on(xps.Device("CPU_DEVICE"), x, y, estimator=estimator, aggregate="minp")
     assert abs(result.pvalue - cpu.pvalue) <= 1.0 / (1 + PERMUTATIONS) + 1e-12
     for ours, theirs in zip(result.pvalues, cpu.pvalues, strict=True):
         assert abs(ours - theirs) <= 1.0 / (1 + PERMUTATIONS) + 1e-12
+
+
+@pytest.mark.parametrize("aggregate", ["fuse", "combined"])
+def test_fused_mmd_tests(device: Any, aggregate: str) -> None:
+    """The fused statistics on a float32-only device: arrays stay there, and every
+    p-value is within one permutation of the same test on a float64 device."""
+    x, y = _data(shift=0.25)
+    result = _test_on(device, x, y, aggregate=aggregate)
+    _check(result.statistics, device, (20,))
+    _check(result.null_distribution, device, (PERMUTATIONS,))
+    cpu = _test_on(xps.Device("CPU_DEVICE"), x, y, aggregate=aggregate)
+    assert abs(result.pvalue - cpu.pvalue) <= 1.0 / (1 + PERMUTATIONS) + 1e-12
+    for ours, theirs in zip(result.pvalues, cpu.pvalues, strict=True):
+        assert abs(ours - theirs) <= 1.0 / (1 + PERMUTATIONS) + 1e-12
+    assert result.bandwidths == pytest.approx(cpu.bandwidths, rel=1e-5)
 
 
 def _rff_reference(x: np.ndarray, y: np.ndarray, n_features: int, seed: int) -> tuple[float, Any]:

@@ -78,7 +78,7 @@ BUDGETED = {
     "mmd": lambda x, **kw: mmd_any.mmd(x, x, **kw),
     "kid": lambda x, **kw: mmd_any.kid(x, x, subsets=1, subset_size=2, **kw),
     "kernel_matrix": lambda x, **kw: mmd_any.kernel_matrix(x, **kw),
-    "mmd_test": lambda x, **kw: mmd_any.mmd_test(x, x, n_permutations=3, **kw),
+    "mmd_test": lambda x, **kw: mmd_any.mmd_test(x, x, n_permutations=3, alpha=0.5, **kw),
     "mmd2_rff": lambda x, **kw: mmd_any.mmd2_rff(x, x, **kw),
     "preset": lambda x, **kw: mmd_any.presets.kid.mmd2(x, x, **kw),
     "MMDLoss": lambda x, **kw: __import__("mmd_any.torch").torch.MMDLoss(**kw)(
