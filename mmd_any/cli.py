@@ -2,6 +2,7 @@
 
     mmd-any demo
     mmd-any test A.npy B.csv [--kernel gaussian] [--bandwidth median|FLOAT|LIST] ...
+    mmd-any test A.npy B.csv --aggregate [minp|fuse|combined] ...
     mmd-any distance A.npy B.npy [--kernel ...] [--estimator ...]
 
 Errors in the inputs print one line and exit with status 2 (argparse's
@@ -20,9 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from . import _scaling, bandwidths, kernels
+from . import _scaling, kernels
+from ._namespace import host_floats
 from ._precision import full_precision
 from .io import InputError, load_sample
+from .two_sample import RECOMMENDED
 
 __all__ = ["main"]
 
@@ -34,6 +37,29 @@ RADIAL = {
 }
 OTHER = {"energy": kernels.Energy, "linear": kernels.Linear, "polynomial": kernels.Polynomial}
 DEMO_PLOT = "mmd-any-demo.png"
+
+#: The aggregated tests of ``--aggregate METHOD`` (``mmd_test(aggregate=METHOD)``), in
+#: the library's order (:data:`mmd_any.two_sample.AGGREGATIONS`).
+AGGREGATE_METHODS = {
+    "minp": "min-p over the Gaussian bandwidths median·2^k, k = -4..4 (MMDAgg-style, "
+    "level-corrected)",
+    "fuse": "MMD-FUSE: the fused (log-mean-exp) normalised unbiased MMD² over Gaussian and "
+    "Laplacian kernels, 10 linearly spaced quantile bandwidths each",
+    "combined": "min-p over the fused, min-p and standardised fused statistics, Gaussian "
+    "and Laplacian kernels, 10 geometrically spaced bandwidths each (the recommended test)",
+}
+#: One line per method for the text report (whatever the collection).
+METHOD_SUMMARIES = {
+    "minp": "min-p over the members, level-corrected (MMDAgg-style)",
+    "fuse": "MMD-FUSE, log-mean-exp of the members' normalised MMD²",
+    "combined": "min-p over fuse, min-p and standardised fuse (recommended)",
+}
+#: What the aggregated statistic of each method is.
+STATISTIC_KINDS = {
+    "minp": "smallest member p-value",
+    "fuse": "fused statistic",
+    "combined": "smallest component p-value",
+}
 
 
 class UsageError(Exception):
@@ -72,14 +98,25 @@ def _add_sample_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("b", help="second sample, same number of columns")
     parser.add_argument("--key", help="array name inside .npz files")
     parser.add_argument("--columns", help="comma-separated column names or 0-based indices")
-    parser.add_argument("--kernel", default="gaussian", choices=sorted({*RADIAL, *OTHER}))
+    parser.add_argument(
+        "--kernel",
+        default=None,
+        choices=sorted({*RADIAL, *OTHER}),
+        help="default gaussian; with --aggregate, default: the method's own collection",
+    )
     parser.add_argument(
         "--bandwidth",
         type=_bandwidth,
-        default="median",
-        help="median (default), mean, a number or a list like 0.5,1,2 (radial kernels)",
+        default=None,
+        help="median (default), mean, a number or a list like 0.5,1,2 (radial kernels); "
+        "with --aggregate, the collection's bandwidths (median: median·2^k for minp)",
     )
-    parser.add_argument("--estimator", default="biased", choices=["biased", "unbiased"])
+    parser.add_argument(
+        "--estimator",
+        default=None,
+        choices=["biased", "unbiased"],
+        help="default: biased, and unbiased for --aggregate fuse/combined (which need it)",
+    )
     parser.add_argument("--backend", default="numpy", choices=["numpy", "torch", "cupy", "jax"])
     parser.add_argument("--device", default=None, help="e.g. cpu or cuda:0 (torch, cupy, jax)")
     parser.add_argument("--dtype", default="float64", choices=["float32", "float64"])
@@ -94,10 +131,15 @@ def _parser() -> argparse.ArgumentParser:
     test = commands.add_parser("test", help="permutation two-sample test")
     _add_sample_options(test)
     test.add_argument("--permutations", type=int, default=1000)
+    methods = "; ".join(f"{name}: {text}" for name, text in AGGREGATE_METHODS.items())
     test.add_argument(
         "--aggregate",
-        action="store_true",
-        help="aggregate over the bandwidths median·2^k, k = -4..4 (level-corrected)",
+        nargs="?",
+        const=RECOMMENDED,
+        default=None,
+        metavar="METHOD",
+        help=f"an aggregated test over a kernel collection, exact level; alone: "
+        f"{RECOMMENDED} (recommended). {methods}",
     )
     test.add_argument("--alpha", type=float, default=0.05)
     test.add_argument("--seed", type=_seed, default=0, help="non-negative integer (default 0)")
@@ -151,14 +193,22 @@ def _to_backend(values: np.ndarray, backend: str, device: str | None, dtype: str
         ) from None
 
 
-def _kernel(name: str, bandwidth: Any, aggregate: bool) -> kernels.Kernel:
+def _kernel(name: str | None, bandwidth: Any) -> kernels.Kernel:
+    """The kernel of ``--kernel``/``--bandwidth`` (default: Gaussian, median bandwidth)."""
+    name = name or "gaussian"
     if name in RADIAL:
-        if aggregate and bandwidth == "median":
-            return RADIAL[name](bandwidths.Median(scales=tuple(2.0**k for k in range(-4, 5))))
-        return RADIAL[name](bandwidth)
-    if bandwidth != "median":
+        return RADIAL[name]("median" if bandwidth is None else bandwidth)
+    if bandwidth not in (None, "median"):
         raise UsageError(f"--bandwidth applies to radial kernels only, not --kernel {name}")
     return OTHER[name]()
+
+
+def _test_kernel(args: argparse.Namespace) -> kernels.Kernel | None:
+    """The test's kernel; None (the method's own collection) for an aggregated test
+    without an explicit ``--kernel`` or ``--bandwidth``."""
+    if args.aggregate and args.kernel is None and args.bandwidth is None:
+        return None
+    return _kernel(args.kernel, args.bandwidth)
 
 
 def _bandwidths_used(kernel: kernels.Kernel, x: np.ndarray, y: np.ndarray) -> list[float] | None:
@@ -201,7 +251,7 @@ def _run_test(
 ) -> dict:
     from .two_sample import mmd_test
 
-    kernel = _kernel(args.kernel, args.bandwidth, args.aggregate)
+    kernel = _test_kernel(args)
     xb = _to_backend(x, args.backend, args.device, args.dtype)
     yb = _to_backend(y, args.backend, args.device, args.dtype)
     start = time.perf_counter()
@@ -213,10 +263,9 @@ def _run_test(
         n_permutations=args.permutations,
         alpha=args.alpha,
         seed=args.seed,
-        aggregate=args.aggregate,
+        aggregate=args.aggregate or False,
         progress=_progress_wanted(args),
     )
-    statistic = float(result.statistics.max()) if result.aggregated else float(result.statistic)
     seconds = time.perf_counter() - start
     report = {
         "command": "test",
@@ -226,28 +275,72 @@ def _run_test(
         "pvalue": result.pvalue,
         "reject": bool(result.reject),
         "alpha": result.alpha,
-        "n_x": len(x),
-        "n_y": len(y),
+        "n_x": result.n_x,
+        "n_y": result.n_y,
         "d": x.shape[1],
-        "kernel": args.kernel,
-        "bandwidth": _bandwidths_used(kernel, x, y),
-        "estimator": args.estimator,
+        "kernel": args.kernel or _families(result.kernels),
+        "bandwidth": _bandwidth_report(result),
+        "estimator": result.estimator,
         "permutations": args.permutations,
-        "aggregate": bool(args.aggregate),
+        "aggregate": result.aggregated,
+        "method": result.method,
         "seed": args.seed,
         "backend": args.backend,
         "device": args.device or "cpu",
         "seconds": round(seconds, 4),
     }
     if result.aggregated:
-        report["statistic_kind"] = "smallest member p-value"
-        report["largest_member_mmd2"] = statistic
-        report["member_pvalues"] = list(result.pvalues)
+        report.update(_aggregate_report(result))
     if getattr(args, "plot", None):
         figure = result.plot()
         _save(figure, args.plot)
         report["plot"] = str(Path(args.plot))
     report["_result"] = result
+    return report
+
+
+def _families(names: Sequence[str]) -> str:
+    """The kernel families of a collection's members, e.g. ``gaussian+laplacian``."""
+    families = dict.fromkeys(name.split("(")[0].lower() for name in names)
+    return "+".join(families)
+
+
+def _bandwidth_report(result: Any) -> float | list[float | None] | None:
+    """The bandwidth(s) the test used: a float (single test, one bandwidth), the
+    list (aggregated test: one per member; a single kernel with several), or None
+    for a kernel without one."""
+    widths = list(result.bandwidths)
+    if result.aggregated:
+        return widths
+    if all(width is None for width in widths):
+        return None
+    return widths[0] if len(widths) == 1 else widths
+
+
+def _aggregate_report(result: Any) -> dict:
+    """The aggregated test's own fields: method, aggregated statistic, members."""
+    mmd2s = host_floats(result.statistics)
+    members = [
+        {"kernel": name, "bandwidth": width, "mmd2": value, "pvalue": float(pvalue)}
+        for name, width, value, pvalue in zip(
+            result.kernels, result.bandwidths, mmd2s, result.pvalues, strict=True
+        )
+    ]
+    selected = result.selected
+    report = {
+        "selected": {
+            "index": selected,
+            "kernel": result.kernels[selected],
+            "bandwidth": result.bandwidths[selected],
+        },
+        "combined_statistic": float(result.combined_statistic),
+        "combined_statistic_kind": STATISTIC_KINDS[result.method],
+        "members": members,
+    }
+    if result.component_pvalues is not None:
+        report["component_pvalues"] = {
+            name: float(value) for name, value in result.component_pvalues.items()
+        }
     return report
 
 
@@ -259,33 +352,78 @@ def _check_plot_path(plot: str) -> None:
 
 
 def _save(figure: Any, plot: str) -> None:
+    import matplotlib.pyplot as plt
+
     try:
         figure.savefig(plot, dpi=120)
     except OSError as error:
         message = error.strerror or str(error)
         raise UsageError(f"--plot {plot}: cannot write the picture ({message})") from None
+    finally:
+        plt.close(figure)  # the command draws many pictures in one process (tests, demo)
 
 
-def _format_bandwidth(values: list[float] | None) -> str:
+def _format_bandwidth(values: float | list[float | None] | None) -> str:
     if values is None:
         return "none"
-    return ", ".join(f"{v:.4g}" for v in values)
+    if isinstance(values, float):
+        values = [values]
+    return ", ".join("none" if v is None else f"{v:.4g}" for v in values)
+
+
+def _format_members(values: list[float | None]) -> str:
+    """``20 members, σ from 0.43 to 8.5`` (the text report lists each member below)."""
+    count = f"{len(values)} member{'s' if len(values) != 1 else ''}"
+    widths = [v for v in values if v is not None]
+    if not widths:
+        return count
+    if len(widths) == 1:
+        return f"{count}, σ = {widths[0]:.4g}"
+    return f"{count}, σ from {min(widths):.4g} to {max(widths):.4g}"
+
+
+def _sigma(value: float | None) -> str:
+    return "" if value is None else f", σ = {value:.4g}"
 
 
 def _print_test(report: dict) -> None:
     decision = "reject H0 (the samples differ)" if report["reject"] else "do not reject H0"
-    stat_name = "smallest p" if report["aggregate"] else "MMD²"
     sizes = f"(n = {report['n_x']}) vs {report['b']} (m = {report['n_y']}), d = {report['d']}"
     runs = f"{report['permutations']} permutations, seed {report['seed']}"
+    kernel = f"{report['kernel']}, bandwidth {_format_bandwidth(report['bandwidth'])}"
+    if report["aggregate"]:
+        kernel = f"{report['kernel']}, {_format_members(report['bandwidth'])}"
     lines = [
         f"mmd-any test: {report['a']} {sizes}",
-        f"  kernel      {report['kernel']}, bandwidth {_format_bandwidth(report['bandwidth'])}",
-        f"  estimator   {report['estimator']}, {runs}"
-        + (", aggregated" if report["aggregate"] else ""),
-        f"  {stat_name:<11s} {report['statistic']:.6g}",
+        f"  kernel      {kernel}",
+        f"  estimator   {report['estimator']}, {runs}",
+    ]
+    if report["aggregate"]:
+        method = report["method"]
+        selected = report["selected"]
+        lines.insert(1, f"  test        aggregated, {method}: {METHOD_SUMMARIES[method]}")
+        lines += [
+            f"  MMD²        {report['statistic']:.6g} (selected member: {selected['kernel']}"
+            f"{_sigma(selected['bandwidth'])})",
+            f"  aggregated  {report['combined_statistic']:.6g} "
+            f"({report['combined_statistic_kind']})",
+        ]
+        if "component_pvalues" in report:
+            parts = ", ".join(f"{k} {v:.4g}" for k, v in report["component_pvalues"].items())
+            lines.append(f"  components  p-values: {parts} (uncorrected)")
+    else:
+        lines.append(f"  MMD²        {report['statistic']:.6g}")
+    lines += [
         f"  p-value     {report['pvalue']:.4g} -> {decision} at alpha = {report['alpha']:g}",
         f"  time        {report['seconds']:.2f} s on {report['backend']} ({report['device']})",
     ]
+    if report["aggregate"]:
+        lines.append("  members     (MMD², p-value uncorrected)")
+        for member in report["members"]:
+            lines.append(
+                f"    {member['kernel']}{_sigma(member['bandwidth'])}: "
+                f"MMD² = {member['mmd2']:.6g}, p = {member['pvalue']:.4g}"
+            )
     if "plot" in report:
         lines.append(f"  plot        {report['plot']}")
     print("\n".join(lines))
@@ -300,6 +438,11 @@ def _command_test(args: argparse.Namespace) -> int:
         raise UsageError(f"--permutations must be at least 1, got {args.permutations}")
     if not 0 < args.alpha < 1:
         raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
+    if args.aggregate is not None and args.aggregate not in AGGREGATE_METHODS:
+        raise UsageError(
+            f"--aggregate takes {', '.join(AGGREGATE_METHODS)} or no value ({RECOMMENDED}), "
+            f"got {args.aggregate!r}"
+        )
     if args.plot and not args.plot.lower().endswith((".png", ".pdf", ".svg")):
         raise UsageError(f"--plot must end in .png, .pdf or .svg, got {args.plot}")
     if args.plot:
@@ -317,14 +460,15 @@ def _command_distance(args: argparse.Namespace) -> int:
     from .estimators import mmd2
 
     x, y = _load(args)
-    kernel = _kernel(args.kernel, args.bandwidth, False)
+    kernel = _kernel(args.kernel, args.bandwidth)
+    estimator = args.estimator or "biased"
     start = time.perf_counter()
     value = float(
         mmd2(
             _to_backend(x, args.backend, args.device, args.dtype),
             _to_backend(y, args.backend, args.device, args.dtype),
             kernel=kernel,
-            estimator=args.estimator,
+            estimator=estimator,
         )
     )
     seconds = time.perf_counter() - start
@@ -334,11 +478,11 @@ def _command_distance(args: argparse.Namespace) -> int:
         "b": args.b,
         "mmd2": value,
         "mmd": float(np.sqrt(max(value, 0.0))),
-        "estimator": args.estimator,
+        "estimator": estimator,
         "n_x": len(x),
         "n_y": len(y),
         "d": x.shape[1],
-        "kernel": args.kernel,
+        "kernel": args.kernel or "gaussian",
         "bandwidth": _bandwidths_used(kernel, x, y),
         "seconds": round(seconds, 4),
     }
@@ -346,7 +490,7 @@ def _command_distance(args: argparse.Namespace) -> int:
         print(json.dumps(report))
     else:
         print(
-            f"MMD² = {value:.6g}   MMD = {report['mmd']:.6g}   ({args.estimator}, {args.kernel}, "
+            f"MMD² = {value:.6g}   MMD = {report['mmd']:.6g}   ({estimator}, {report['kernel']}, "
             f"bandwidth {_format_bandwidth(report['bandwidth'])}; n = {len(x)}, m = {len(y)}, "
             f"d = {x.shape[1]}; {seconds:.2f} s)"
         )
@@ -388,7 +532,7 @@ def _command_demo(args: argparse.Namespace) -> int:
         permutations=args.permutations,
         alpha=0.05,
         seed=0,
-        aggregate=False,
+        aggregate=None,
         json=False,
         plot=None,
     )

@@ -1,4 +1,21 @@
-"""Pictures of a permutation test (matplotlib, an optional extra)."""
+"""Pictures of a permutation test (matplotlib, an optional extra).
+
+The single test draws one panel: the permutation null of the MMD², the
+observed MMD² and the (1 − α) quantile of the null, the test's threshold.
+
+An aggregated test draws one panel per member (its permuted MMD², its observed
+MMD² and a threshold), and for ``"fuse"`` and ``"combined"`` a first panel with
+the null of the aggregated statistic itself:
+
+* ``"minp"``: each member's threshold is the one the min-p test applies to it,
+  corrected for the collection (:meth:`MMDTestResult.member_thresholds`); the
+  test rejects when some member's observed MMD² passes its line.
+* ``"fuse"``: the first panel is the fused statistic (large is evidence,
+  threshold at the 1 − α quantile of its null); ``"combined"``: the smallest
+  component p-value (small is evidence, threshold at the α quantile, reject
+  to the left). Their members are not tested one by one: the member panels'
+  lines are each member's own (1 − α) quantile, uncorrected, for orientation.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +25,16 @@ from typing import Any
 import numpy as np
 
 __all__ = ["plot_test_result"]
+
+#: What the aggregated statistic of each method is (the first panel's axis).
+STATISTIC_KINDS = {
+    "minp": "smallest member p-value",
+    "fuse": "fused statistic",
+    "combined": "smallest component p-value",
+}
+
+NULL_COLOR, NULL_EDGE = "#9fb7d5", "#4a6d99"
+THRESHOLD_COLOR, OBSERVED_COLOR = "#e08a1e", "#c0392b"
 
 
 def _host(values: Any) -> np.ndarray:
@@ -22,36 +49,134 @@ def _host(values: Any) -> np.ndarray:
 
 
 def _panel(
-    ax: Any, null: np.ndarray, observed: float, alpha: float, title: str, legend: bool = True
+    ax: Any,
+    null: np.ndarray,
+    observed: float,
+    threshold: float | None,
+    title: str,
+    *,
+    threshold_label: str,
+    observed_label: str,
+    xlabel: str = "MMD²",
+    legend: bool = True,
 ) -> None:
-    threshold = float(np.quantile(null, 1.0 - alpha))
+    """A histogram of ``null`` with the observed value and (where finite) a threshold."""
     bins = max(10, min(60, int(math.sqrt(null.size))))
-    ax.hist(null, bins=bins, color="#9fb7d5", edgecolor="#4a6d99", label="permutation null")
-    ax.axvline(
-        threshold,
-        color="#e08a1e",
-        linestyle="--",
-        linewidth=1.8,
-        label=f"threshold (α = {alpha:g})",
-    )
-    ax.axvline(observed, color="#c0392b", linewidth=2.2, label=f"observed MMD² = {observed:.3g}")
-    low = min(float(null.min()), observed, threshold)
-    high = max(float(null.max()), observed, threshold)
+    ax.hist(null, bins=bins, color=NULL_COLOR, edgecolor=NULL_EDGE, label="permutation null")
+    drawn = threshold is not None and math.isfinite(threshold)
+    if drawn:
+        ax.axvline(
+            threshold, color=THRESHOLD_COLOR, linestyle="--", linewidth=1.8, label=threshold_label
+        )
+    ax.axvline(observed, color=OBSERVED_COLOR, linewidth=2.2, label=observed_label)
+    ends = [float(null.min()), float(null.max()), observed, *([threshold] if drawn else [])]
+    low, high = min(ends), max(ends)
     pad = 0.06 * (high - low) if high > low else 1e-12
     ax.set_xlim(low - pad, high + pad)
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(5))
     ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
-    ax.set_xlabel("MMD²")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("permutations")
     ax.set_title(title, fontsize=10)
     if legend:
         ax.legend(fontsize=7.5, loc="best", framealpha=0.85)
 
 
+def _axes(plt: Any, ax: Any, count: int, method: str, members: int) -> tuple[Any, np.ndarray]:
+    """The figure and ``count`` axes to draw in: new ones, or the caller's."""
+    if ax is None:
+        cols = min(count, 3 if count <= 9 else 5)
+        rows = math.ceil(count / cols)
+        fig, axes = plt.subplots(
+            rows, cols, figsize=(4.6 * cols, 3.6 * rows), layout="constrained", squeeze=False
+        )
+        axes = axes.ravel()
+        for extra in axes[count:]:
+            extra.set_visible(False)
+        return fig, axes
+    axes = np.ravel(ax)
+    if axes.size < count:
+        layout = (
+            f"one per member ({members})"
+            if method == "minp"
+            else f"1 for the {STATISTIC_KINDS[method]} + one per member ({members})"
+        )
+        raise ValueError(
+            f"`ax` must hold {count} axes for this aggregated test (aggregate={method!r}: "
+            f"{layout}), got {axes.size}"
+        )
+    return axes[0].figure, axes
+
+
+def _member_title(result: Any, index: int, observed: float, note: str = "") -> str:
+    width = result.bandwidths[index] if index < len(result.bandwidths) else None
+    sigma = "" if width is None else f"σ = {float(width):.3g}, "
+    selected = " (selected)" if result.selected == index else ""
+    return (
+        f"{result.kernels[index]}{selected}\n{sigma}MMD² = {observed:.3g}\n"
+        f"member p = {float(result.pvalues[index]):.3g} (uncorrected){note}"
+    )
+
+
+def _aggregate_panel(ax: Any, result: Any, decision: str) -> None:
+    """The null of the aggregated statistic (fuse, combined) and its own threshold."""
+    null = _host(result.null_distribution).ravel()
+    observed = float(_host(result.combined_statistic))
+    kind = STATISTIC_KINDS[result.method]
+    if result.method == "combined":  # a p-value: small is evidence
+        threshold = float(np.quantile(null, result.alpha))
+        threshold_label = f"threshold (α = {result.alpha:g}), reject to the left"
+    else:
+        threshold = float(np.quantile(null, 1.0 - result.alpha))
+        threshold_label = f"threshold (α = {result.alpha:g}), reject to the right"
+    title = f"{result.method}: {kind}\np-value = {float(result.pvalue):.4g} ({decision})"
+    _panel(
+        ax,
+        null,
+        observed,
+        threshold,
+        title,
+        threshold_label=threshold_label,
+        observed_label=f"observed = {observed:.3g}",
+        xlabel=kind,
+    )
+
+
+def _figure_legend(fig: Any, threshold_label: str) -> None:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [
+        Patch(facecolor=NULL_COLOR, edgecolor=NULL_EDGE),
+        Line2D([], [], color=THRESHOLD_COLOR, linestyle="--", linewidth=1.8),
+        Line2D([], [], color=OBSERVED_COLOR, linewidth=2.2),
+    ]
+    labels = ["permutation null", threshold_label, "observed MMD²"]
+    fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=9)
+
+
 def plot_test_result(result: Any, ax: Any = None) -> Any:
-    """Draw an :class:`mmd_any.MMDTestResult` (see :meth:`MMDTestResult.plot`)."""
+    """Draw an :class:`mmd_any.MMDTestResult` (see :meth:`MMDTestResult.plot`).
+
+    Parameters
+    ----------
+    result : MMDTestResult
+    ax : matplotlib Axes, array of Axes, or None
+        Where to draw; None creates a figure. The single test draws in one
+        Axes; an aggregated test needs one per member (``"minp"``) or one more
+        for the aggregated statistic (``"fuse"``, ``"combined"``): ``1 + L``.
+
+    Returns
+    -------
+    matplotlib Figure
+
+    Raises
+    ------
+    ValueError
+        ``ax`` holds fewer axes than the test has panels.
+    """
     try:
         import matplotlib.pyplot as plt
     except ImportError as error:  # pragma: no cover - depends on the environment
@@ -65,38 +190,48 @@ def plot_test_result(result: Any, ax: Any = None) -> Any:
             fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
         else:
             fig = ax.figure
+        null = _host(result.null_distribution)
+        observed = float(_host(result.statistic))
         title = f"{result.kernels[0]}\np-value = {pvalue:.4g} ({decision})"
         _panel(
-            ax, _host(result.null_distribution), float(_host(result.statistic)), result.alpha, title
+            ax,
+            null,
+            observed,
+            float(np.quantile(null, 1.0 - result.alpha)),
+            title,
+            threshold_label=f"threshold (α = {result.alpha:g})",
+            observed_label=f"observed MMD² = {observed:.3g}",
         )
         return fig
     nulls = _host(result.null_distributions)
     observed = _host(result.statistics)
-    count = nulls.shape[0]
-    if ax is None:
-        cols = min(3, count)
-        rows = math.ceil(count / cols)
-        fig, axes = plt.subplots(
-            rows, cols, figsize=(4.6 * cols, 3.6 * rows), layout="constrained", squeeze=False
-        )
-        axes = axes.ravel()
-        for extra in axes[count:]:
-            extra.set_visible(False)
+    members = nulls.shape[0]
+    first = 0 if result.method == "minp" else 1
+    fig, axes = _axes(plt, ax, first + members, result.method, members)
+    if result.method == "minp":
+        thresholds = result.member_thresholds()
+        threshold_label = f"corrected threshold (α = {result.alpha:g}, min-p)"
     else:
-        axes = np.ravel(ax)
-        if axes.size < count:
-            raise ValueError(
-                f"`ax` must hold {count} axes for this aggregated test, got {axes.size}"
-            )
-        fig = axes[0].figure
-    for index in range(count):
-        title = (
-            f"{result.kernels[index]}\nMMD² = {float(observed[index]):.3g}, "
-            f"member p = {float(result.pvalues[index]):.3g}"
+        thresholds = [float(np.quantile(null, 1.0 - result.alpha)) for null in nulls]
+        threshold_label = f"uncorrected threshold (α = {result.alpha:g})"
+        _aggregate_panel(axes[0], result, decision)
+    for index in range(members):
+        threshold = float(thresholds[index])
+        note = ""
+        if math.isinf(threshold):
+            note = ", never rejects" if threshold > 0 else ", always rejects"
+        _panel(
+            axes[first + index],
+            nulls[index],
+            float(observed[index]),
+            threshold,
+            _member_title(result, index, float(observed[index]), note),
+            threshold_label=threshold_label,
+            observed_label="observed MMD²",
+            legend=False,
         )
-        _panel(axes[index], nulls[index], float(observed[index]), result.alpha, title, False)
-    handles, _ = axes[0].get_legend_handles_labels()
-    labels = ["permutation null", f"threshold (α = {result.alpha:g})", "observed MMD²"]
-    fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=9)
-    fig.suptitle(f"aggregated MMD test: p-value = {pvalue:.4g} ({decision})", fontsize=12)
+    _figure_legend(fig, threshold_label)
+    fig.suptitle(
+        f"aggregated MMD test ({result.method}): p-value = {pvalue:.4g} ({decision})", fontsize=12
+    )
     return fig

@@ -11,7 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmd_any.cli import main
+import mmd_any
+from mmd_any.cli import AGGREGATE_METHODS, main
+from mmd_any.io import load_sample
+from mmd_any.two_sample import AGGREGATIONS
 
 pytest.importorskip("matplotlib")
 
@@ -24,6 +27,24 @@ def samples(tmp_path: Path) -> tuple[Path, Path]:
     shifted = rng.normal(1.0, size=(50, 3))
     b.write_text("f1,f2,f3\n" + "\n".join(",".join(f"{v:.17g}" for v in row) for row in shifted))
     return a, b
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> tuple[Path, Path]:
+    """Small samples (n, m ≤ 40) for the aggregated tests, which run 20 kernels."""
+    rng = np.random.default_rng(3)
+    a, b = tmp_path / "small_a.npy", tmp_path / "small_b.csv"
+    np.save(a, rng.normal(size=(32, 3)))
+    shifted = rng.normal(0.6, size=(28, 3))
+    b.write_text("f1,f2,f3\n" + "\n".join(",".join(f"{v:.17g}" for v in row) for row in shifted))
+    return a, b
+
+
+def _json(arguments: list[str], capsys) -> dict:
+    code = main([*arguments, "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return json.loads(captured.out)
 
 
 def test_test_command_prints_the_report(samples, capsys) -> None:
@@ -68,13 +89,148 @@ def test_json_output_has_the_documented_fields(samples, capsys) -> None:
         assert key in report, key
     assert report["bandwidth"] == [0.5, 1.0, 2.0]
     assert report["n_x"] == 60
+    assert report["n_y"] == 50
     assert report["reject"] is True
     assert report["pvalue"] == pytest.approx(1 / 50)
+    assert report["estimator"] == "unbiased"
+    assert report["method"] == "single"
+    assert report["aggregate"] is False
 
 
-def test_aggregate_plot_and_torch_backend(samples, tmp_path: Path, capsys) -> None:
-    pytest.importorskip("torch")
+def test_single_test_reports_the_bandwidth_and_estimator_used(samples, capsys) -> None:
     a, b = samples
+    report = _json(["test", str(a), str(b), "--permutations", "19"], capsys)
+    x, y = load_sample(str(a)), load_sample(str(b))
+    result = mmd_any.mmd_test(x, y, n_permutations=19, seed=0)
+    assert isinstance(report["bandwidth"], float)
+    assert report["bandwidth"] == result.bandwidths[0]
+    assert report["statistic"] == float(result.statistic)
+    assert report["pvalue"] == result.pvalue
+    assert report["estimator"] == "biased"  # the default, as the test used it
+    assert report["kernel"] == "gaussian"
+    for key in ("members", "combined_statistic", "statistic_kind", "largest_member_mmd2"):
+        assert key not in report, key
+
+
+def test_cli_methods_are_the_library_s() -> None:
+    assert tuple(AGGREGATE_METHODS) == AGGREGATIONS
+
+
+@pytest.mark.parametrize(
+    ("option", "method", "kind"),
+    [
+        ([], "combined", "smallest component p-value"),
+        (["minp"], "minp", "smallest member p-value"),
+        (["fuse"], "fuse", "fused statistic"),
+        (["combined"], "combined", "smallest component p-value"),
+    ],
+)
+def test_aggregate_methods_report_the_selected_member(
+    small, option: list[str], method: str, kind: str, capsys
+) -> None:
+    a, b = small
+    arguments = ["test", str(a), str(b), "--permutations", "19", "--seed", "4"]
+    report = _json([*arguments, "--aggregate", *option], capsys)
+    x, y = load_sample(str(a)), load_sample(str(b))
+    result = mmd_any.mmd_test(x, y, aggregate=method, n_permutations=19, seed=4)
+    assert report["method"] == method
+    assert report["aggregate"] is True
+    assert report["estimator"] == result.estimator == ("biased" if method == "minp" else "unbiased")
+    # the statistic is an MMD², the selected member's
+    selected = result.selected
+    assert report["statistic"] == float(result.statistics[selected])
+    assert report["selected"] == {
+        "index": selected,
+        "kernel": result.kernels[selected],
+        "bandwidth": result.bandwidths[selected],
+    }
+    assert report["pvalue"] == result.pvalue
+    assert report["combined_statistic"] == float(result.combined_statistic)
+    assert report["combined_statistic_kind"] == kind
+    assert report["n_x"] == result.n_x == 32
+    assert report["n_y"] == result.n_y == 28
+    # the bandwidths used: one float per member (the method's own collection)
+    assert report["bandwidth"] == list(result.bandwidths)
+    assert all(isinstance(width, float) for width in report["bandwidth"])
+    assert len(report["bandwidth"]) == (9 if method == "minp" else 20)
+    assert report["kernel"] == ("gaussian" if method == "minp" else "gaussian+laplacian")
+    members = report["members"]
+    assert [m["kernel"] for m in members] == list(result.kernels)
+    assert [m["bandwidth"] for m in members] == report["bandwidth"]
+    assert [m["mmd2"] for m in members] == pytest.approx(np.asarray(result.statistics), abs=0)
+    assert [m["pvalue"] for m in members] == list(result.pvalues)
+    if method == "combined":
+        assert report["component_pvalues"] == result.component_pvalues
+        assert set(report["component_pvalues"]) == {"fuse", "minp", "standardised fuse"}
+    else:
+        assert "component_pvalues" not in report
+    for key in ("statistic_kind", "largest_member_mmd2", "member_pvalues"):
+        assert key not in report, key
+
+
+def test_aggregate_with_an_explicit_kernel(small, capsys) -> None:
+    a, b = small
+    arguments = ["test", str(a), str(b), "--permutations", "19", "--aggregate", "minp"]
+    # the median bandwidth of the given kernel expands to median·2^k, k = -4..4
+    report = _json([*arguments, "--kernel", "laplacian"], capsys)
+    assert report["kernel"] == "laplacian"
+    widths = np.asarray(report["bandwidth"])
+    assert widths.shape == (9,)
+    np.testing.assert_allclose(widths[1:] / widths[:-1], 2.0, rtol=1e-12)
+    assert all(m["kernel"].startswith("Laplacian") for m in report["members"])
+
+
+def test_aggregate_with_explicit_bandwidths(small, capsys) -> None:
+    """Explicit bandwidths are the collection, one member each."""
+    a, b = small
+    arguments = ["test", str(a), str(b), "--permutations", "19", "--aggregate"]
+    report = _json([*arguments, "minp", "--bandwidth", "0.5,1,2"], capsys)
+    assert report["kernel"] == "gaussian"
+    assert report["bandwidth"] == [0.5, 1.0, 2.0]
+    assert [m["bandwidth"] for m in report["members"]] == [0.5, 1.0, 2.0]
+    report = _json([*arguments, "fuse", "--bandwidth", "1,2"], capsys)
+    assert report["method"] == "fuse"
+    assert report["bandwidth"] == [1.0, 2.0]
+
+
+def test_aggregate_text_report(small, capsys) -> None:
+    a, b = small
+    assert main(["test", str(a), str(b), "--permutations", "19", "--aggregate"]) == 0
+    out = capsys.readouterr().out
+    for text in (
+        "aggregated, combined",
+        "gaussian+laplacian, 20 members",
+        "estimator   unbiased",
+        "MMD²",
+        "selected member: ",
+        "smallest component p-value",
+        "standardised fuse",
+        "Laplacian(quantile grid, geometric, 10/10), σ = ",
+        "p-value",
+    ):
+        assert text in out, text
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--aggregate", "maxp"], "--aggregate takes minp, fuse, combined"),
+        (["--aggregate", "fuse", "--estimator", "biased"], "unbiased estimator"),
+    ],
+)
+def test_bad_aggregate_exits_2_with_one_line(small, arguments, message, capsys) -> None:
+    a, b = small
+    assert main(["test", str(a), str(b), "--permutations", "19", *arguments]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1, captured.err
+    assert captured.err.startswith("mmd-any: error: ")
+    assert message in captured.err
+
+
+def test_aggregate_plot_and_torch_backend(small, tmp_path: Path, capsys) -> None:
+    pytest.importorskip("torch")
+    a, b = small
     picture = tmp_path / "null.png"
     code = main(
         [
@@ -83,7 +239,7 @@ def test_aggregate_plot_and_torch_backend(samples, tmp_path: Path, capsys) -> No
             str(b),
             "--aggregate",
             "--permutations",
-            "49",
+            "19",
             "--backend",
             "torch",
             "--device",
@@ -96,7 +252,10 @@ def test_aggregate_plot_and_torch_backend(samples, tmp_path: Path, capsys) -> No
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert report["aggregate"] is True
-    assert len(report["bandwidth"]) == 9
+    assert report["method"] == "combined"
+    assert len(report["bandwidth"]) == 20
+    assert all(isinstance(width, float) for width in report["bandwidth"])
+    assert isinstance(report["statistic"], float)
     assert picture.stat().st_size > 10_000
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -235,3 +394,10 @@ def test_console_script_is_installed(samples) -> None:
     )
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr
+
+
+def test_the_cli_describes_every_aggregated_method_of_the_library() -> None:
+    from mmd_any import cli, two_sample
+
+    assert tuple(cli.AGGREGATE_METHODS) == two_sample.AGGREGATIONS
+    assert cli.RECOMMENDED == two_sample.RECOMMENDED
