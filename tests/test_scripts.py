@@ -255,3 +255,100 @@ def test_bench_checks_quick() -> None:
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         assert float(cells[1]) > 0
         assert all(cell.endswith("×") and float(cell[:-1]) > 0 for cell in cells[2:]), row
+
+
+def test_bench_power_quick() -> None:
+    stats = pytest.importorskip("scipy.stats")
+    power = _import(BENCHMARKS / "bench_power.py")
+    settings, methods = power.QUICK, list(power.METHODS)
+    out = _run(BENCHMARKS / "bench_power.py", "--quick")
+
+    # the power table: its header and one row per cell, power ± its SE per method
+    headers = ["cell", "n, m", *methods, *power.REFERENCE_COLUMNS]
+    headers += ["best − recommended (SE)", "combined − best other (paired)"]
+    assert "| " + " | ".join(headers) + " |" in out, out
+    rows = _markdown_rows(out, "Power at α = 0.05")
+    assert [row[0] for row in rows] == [cell.name for cell in power.POWER_CELLS]
+    reps = settings.power_reps
+    for row, cell in zip(rows, power.POWER_CELLS, strict=True):
+        assert len(row) == len(headers), row
+        assert row[1] == "{}, {}".format(*cell.sizes(settings))
+        for text in row[2 : 2 + len(methods)]:
+            match = re.fullmatch(r"(\d\.\d\d) ± (\d\.\d\d)", text)
+            assert match, row
+            rate, se = float(match[1]), float(match[2])
+            assert round(rate * reps) == pytest.approx(rate * reps, abs=0.03), row
+            assert se == pytest.approx(np.sqrt(rate * (1 - rate) / reps), abs=0.006), row
+        quoted = power.REFERENCE_POWER.get(cell.name, {})
+        for column, text in zip(power.REFERENCE_COLUMNS, row[2 + len(methods) :], strict=False):
+            assert text == power.reference_text(quoted.get(column)), row
+        assert re.fullmatch(r"\+(\d+\.\d|inf) \(.+\)", row[-2]), row
+        assert re.fullmatch(r"[+-]\d\.\d\d ± \d\.\d\d \(\w+\)", row[-1]), row
+
+    # the level table: every null cell, method and estimator, consistent counts
+    headers = ["cell", "n, m", "method", "estimator", "rejections", "rate", "99 % CI"]
+    assert "| " + " | ".join([*headers, "99 % band", "inside", "KS p"]) + " |" in out, out
+    rows = _markdown_rows(out, "Level at α = 0.05")
+    expected = [
+        (cell.name, method, estimator)
+        for cell in power.LEVEL_CELLS
+        for method in methods
+        for estimator in power.ESTIMATORS[method]
+    ]
+    assert [(row[0], row[2], row[3]) for row in rows] == expected
+    assert ("fuse", "biased") not in {(row[2], row[3]) for row in rows}
+    for row in rows:
+        count, total = (int(v) for v in row[4].split("/"))
+        assert total == settings.level_reps
+        assert float(row[5]) == pytest.approx(count / total, abs=5e-4)
+        low, high = (float(v) for v in row[6].strip("[]").split(","))
+        assert low <= count / total <= high
+        band = [int(v) for v in row[7].strip("[]").split(",")]
+        assert row[8] == ("yes" if band[0] <= count <= band[1] else "NO"), row
+        assert 0 <= float(row[9]) <= 1
+        # far outside any valid test: P(Binomial(20, 0.05) ≥ 8) < 1e-5
+        assert count < 8, row
+
+    timing = _markdown_rows(out, "Timing")
+    assert len(timing) == 1
+    assert all(float(value) > 0 for value in timing[0][3 : 3 + len(methods)])
+    assert all(value.endswith("×") for value in timing[0][-2:]), timing
+
+    # the generators: shapes, support, the density and the sampler
+    rng = np.random.default_rng(1)
+    for cell in power.POWER_CELLS + power.LEVEL_CELLS:
+        x, y = cell.draw(rng, 7, 9)
+        dim = re.search(r"-d(\d+)", cell.name)
+        assert x.shape == (7, int(dim[1]) if dim else 10), cell.name
+        assert y.shape == (9, x.shape[1]), cell.name
+    for d in (1, 2):
+        x, y = power.perturbed_uniform(rng, 2000, 300, d=d, scale=1.0)
+        assert x.shape == (2000, d)
+        assert y.shape == (300, d)
+        assert np.all((x >= 0) & (x <= 1))
+    x, _ = power.perturbed_uniform(rng, 2000, 1, d=1, scale=0.0)
+    assert stats.kstest(x[:, 0], "uniform").pvalue > 0.001
+    grid1 = (np.arange(20_000) + 0.5) / 20_000
+    grid2 = np.stack(np.meshgrid(grid1[::20], grid1[::20]), axis=-1).reshape(-1, 2)
+    for grid in (grid1[:, None], grid2):
+        for scale in (0.3, 1.0):
+            signs = power.random_signs(rng, grid.shape[1])
+            density = power.perturbed_density(grid, signs, scale)
+            assert np.mean(density) == pytest.approx(1.0, abs=1e-6)
+            assert density.min() >= 0
+            assert np.max(np.abs(density - 1)) == pytest.approx(scale, rel=1e-3)
+    # the rejection sampler follows the density: counts in 16 bins against its integral
+    signs = np.array([1.0, -1.0])
+    x = power.sample_perturbed(rng, 20_000, signs, 1.0)[:, 0]
+    counts = np.histogram(x, bins=16, range=(0, 1))[0]
+    mass = power.perturbed_density(grid1[:, None], signs, 1.0).reshape(16, -1).mean(axis=1)
+    assert stats.chisquare(counts, 20_000 * mass / 16).pvalue > 0.001
+    x, y = power.mean_shift(rng, 20_000, 20_000)
+    shift = y.mean(axis=0) - x.mean(axis=0)
+    assert shift[0] == pytest.approx(0.3, abs=0.05)
+    assert np.all(np.abs(shift[1:]) < 0.05)
+    x, y = power.variance_change(rng, 20_000, 20_000)
+    assert y.std() / x.std() == pytest.approx(1.1, abs=0.01)
+    # a repetition's seeds depend on its cell and number only
+    assert power.repetition_seeds("variance", 3)[1] == power.repetition_seeds("variance", 3)[1]
+    assert power.repetition_seeds("variance", 3)[1] != power.repetition_seeds("variance", 4)[1]
