@@ -16,12 +16,13 @@ from .approximate import mmd2_rff
 from .estimators import ESTIMATORS, KID, kid, mmd, mmd2
 from .kernels import kernel_matrix
 from .streaming import StreamingMMD
-from .two_sample import MMDTestResult, mmd_test
+from .two_sample import MMDTestResult, PermutationsWarning, mmd_test
 
 __all__ = [
     "ESTIMATORS",
     "KID",
     "MMDTestResult",
+    "PermutationsWarning",
     "StreamingMMD",
     "approximate",
     "bandwidths",
