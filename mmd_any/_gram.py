@@ -315,19 +315,21 @@ class PooledGram:
         right = right_weights[:, cols]
         if squares is not None:  # per term, with each term's squared sum as a last column
             zeroed = diagonal if exclude_diagonal else None
-            products, sums = kernel.left_times_terms_and_squares(
+            products, sums = kernel.left_times_terms(
                 xp, left, values, self.prepared, host, zeroed, squares=True
             )
             forms = xp.stack([rowwise_dot(xp, product, right) for product in products])
             return xp.concat([forms, xp.stack(sums)[:, None] * squares], axis=1)
         if exclude_diagonal:
             if per_term:
-                products = kernel.left_times_terms(xp, left, values, self.prepared, host, diagonal)
+                products, _ = kernel.left_times_terms(
+                    xp, left, values, self.prepared, host, diagonal
+                )
                 return xp.stack([rowwise_dot(xp, product, right) for product in products])
             tile = xp.where(diagonal, 0.0, kernel.profile(xp, values, self.prepared))
             return rowwise_dot(xp, left @ tile, right)
         if per_term:
-            products = kernel.left_times_terms(xp, left, values, self.prepared, host=host)
+            products, _ = kernel.left_times_terms(xp, left, values, self.prepared, host=host)
             return xp.stack([rowwise_dot(xp, product, right) for product in products])
         product = kernel.left_times_profile(xp, left, values, self.prepared, host=host)
         return rowwise_dot(xp, product, right)

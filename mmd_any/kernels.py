@@ -186,24 +186,12 @@ class Kernel:
         params: Any,
         host: bool = True,
         diagonal: Array | None = None,
-    ) -> list[Array]:
-        """``[left @ term for term in terms(values)]``: one product per bandwidth;
-        ``diagonal``: a boolean mask of entries set to 0 first."""
-        return self.left_times_terms_and_squares(xp, left, values, params, host, diagonal)[0]
-
-    def left_times_terms_and_squares(
-        self,
-        xp: Any,
-        left: Array,
-        values: Array,
-        params: Any,
-        host: bool = True,
-        diagonal: Array | None = None,
         squares: bool = False,
     ) -> tuple[list[Array], list[Array]]:
-        """The products of :meth:`left_times_terms` and, with ``squares``, each term's
-        sum of squared entries (0-d; MMD-FUSE's normalisation), from the same terms:
-        one evaluation of the kernel serves both."""
+        """``[left @ term for term in terms(values)]`` (one product per bandwidth) and,
+        with ``squares``, each term's sum of squared entries (0-d; MMD-FUSE's
+        normalisation), from the same terms: one evaluation of the kernel serves both.
+        ``diagonal``: a boolean mask of entries set to 0 first."""
         flush = host and left.shape[0] > FEW_ROWS
         products, sums = [], []
         for term in self.terms(xp, values, params):

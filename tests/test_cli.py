@@ -19,25 +19,25 @@ from mmd_any.two_sample import AGGREGATIONS
 pytest.importorskip("matplotlib")
 
 
-@pytest.fixture
-def samples(tmp_path: Path) -> tuple[Path, Path]:
-    rng = np.random.default_rng(0)
-    a, b = tmp_path / "a.npy", tmp_path / "b.csv"
-    np.save(a, rng.normal(size=(60, 3)))
-    shifted = rng.normal(1.0, size=(50, 3))
+def _write_pair(folder: Path, seed: int, sizes: tuple[int, int], shift: float, stem: str):
+    """``stem``a.npy and ``stem``b.csv (with a header): normal samples, the second shifted."""
+    rng = np.random.default_rng(seed)
+    a, b = folder / f"{stem}a.npy", folder / f"{stem}b.csv"
+    np.save(a, rng.normal(size=(sizes[0], 3)))
+    shifted = rng.normal(shift, size=(sizes[1], 3))
     b.write_text("f1,f2,f3\n" + "\n".join(",".join(f"{v:.17g}" for v in row) for row in shifted))
     return a, b
+
+
+@pytest.fixture
+def samples(tmp_path: Path) -> tuple[Path, Path]:
+    return _write_pair(tmp_path, 0, (60, 50), 1.0, "")
 
 
 @pytest.fixture
 def small(tmp_path: Path) -> tuple[Path, Path]:
     """Small samples (n, m ≤ 40) for the aggregated tests, which run 20 kernels."""
-    rng = np.random.default_rng(3)
-    a, b = tmp_path / "small_a.npy", tmp_path / "small_b.csv"
-    np.save(a, rng.normal(size=(32, 3)))
-    shifted = rng.normal(0.6, size=(28, 3))
-    b.write_text("f1,f2,f3\n" + "\n".join(",".join(f"{v:.17g}" for v in row) for row in shifted))
-    return a, b
+    return _write_pair(tmp_path, 3, (32, 28), 0.6, "small_")
 
 
 def _json(arguments: list[str], capsys) -> dict:
