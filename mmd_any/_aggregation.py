@@ -34,6 +34,13 @@ from typing import Any
 
 Array = Any
 
+#: What each aggregated test's ``combined_statistic`` is (reports and plots).
+STATISTIC_KINDS = {
+    "minp": "smallest member p-value",
+    "fuse": "fused statistic",
+    "combined": "smallest component p-value",
+}
+
 #: Statistics within this many eps of the observed one (relative to it plus the
 #: kernel's magnitude) are ties.
 TIE_EPS = 64

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import _scaling, kernels
+from ._aggregation import STATISTIC_KINDS
 from ._namespace import host_floats
 from ._precision import full_precision
 from .io import InputError, load_sample
@@ -53,12 +54,6 @@ METHOD_SUMMARIES = {
     "minp": "min-p over the members, level-corrected (MMDAgg-style)",
     "fuse": "MMD-FUSE, log-mean-exp of the members' normalised MMD²",
     "combined": "min-p over fuse, min-p and standardised fuse (recommended)",
-}
-#: What the aggregated statistic of each method is.
-STATISTIC_KINDS = {
-    "minp": "smallest member p-value",
-    "fuse": "fused statistic",
-    "combined": "smallest component p-value",
 }
 
 

@@ -24,14 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from ._aggregation import STATISTIC_KINDS
+
 __all__ = ["plot_test_result"]
 
-#: What the aggregated statistic of each method is (the first panel's axis).
-STATISTIC_KINDS = {
-    "minp": "smallest member p-value",
-    "fuse": "fused statistic",
-    "combined": "smallest component p-value",
-}
 
 NULL_COLOR, NULL_EDGE = "#9fb7d5", "#4a6d99"
 THRESHOLD_COLOR, OBSERVED_COLOR = "#e08a1e", "#c0392b"
