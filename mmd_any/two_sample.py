@@ -739,23 +739,18 @@ def mmd_test(
             f"got n = {n} and m = {m}"
         )
     _warn_if_never_rejects(n_permutations, alpha)
-    n_points = n + m
     statistic = quadratic_statistic(n, m, estimator)
-    weight_rows = 1 + n_permutations + statistic.n_rows - 1
-    squares = method in ("fuse", "combined")
-    with full_precision(xp, samples.device):
-        grams = [_gram.PooledGram(xp, k, [samples.x, samples.y]) for k in kernels]
-    terms = max(g.n_terms for g in grams)
-    plan = plan_for(samples, n_points, weight_rows, memory_budget, block_size, terms)
-    blocks = permutation_labels(n, m, n_permutations, seed, plan.weight_rows)
-
-    work = len(grams) * len(blocks) * n_points * (n_points + 1) // 2
-    bar = _Progress(work, progress)
-    try:
-        with full_precision(xp, samples.device):
-            parts = [_statistics(g, blocks, statistic, plan, bar.update, squares) for g in grams]
-    finally:
-        bar.close()
+    squares = method in UNBIASED_ONLY  # the fused statistics normalise by the kernels' norms
+    grams, parts = _member_statistics(
+        samples,
+        kernels,
+        statistic,
+        n_permutations,
+        seed,
+        (memory_budget, block_size),
+        progress,
+        squares,
+    )
     stats = xp.concat([part[0] for part in parts], axis=0)
     magnitude = xp.concat([part[1] for part in parts], axis=0)
     if method == SINGLE and stats.shape[0] > 1:  # a kernel of several bandwidths: their sum
@@ -771,9 +766,7 @@ def mmd_test(
         if method == SINGLE:
             outcome = _single(xp, stats, magnitude, eps)
         else:
-            squared = None
-            if squares:
-                squared = xp.concat([part[2] for part in parts], axis=0)
+            squared = xp.concat([part[2] for part in parts], axis=0) if squares else None
             outcome = _aggregated(xp, method, stats, magnitude, squared, eps, n, m)
     numbers = _read_numbers(xp, samples, outcome.numbers, widths)
     pvalues = [count / (1 + n_permutations) for count in numbers.values]  # exact k/(1 + P)
@@ -812,6 +805,37 @@ def mmd_test(
         selected=selected,
         **common,
     )
+
+
+def _member_statistics(
+    samples: Any,
+    kernels: list[Kernel],
+    statistic: QuadraticStatistic,
+    n_permutations: int,
+    seed: Any,
+    budget: tuple[int | None, int | None],
+    progress: bool,
+    squares: bool,
+) -> tuple[list[_gram.PooledGram], list[tuple[Array, Array, Array | None]]]:
+    """Each kernel's gram and :func:`_statistics` for the identity and the
+    permutations, all kernels sharing the tile plan and the label blocks."""
+    xp = samples.xp
+    n, m = samples.x.shape[0], samples.y.shape[0]
+    n_points = n + m
+    weight_rows = 1 + n_permutations + statistic.n_rows - 1
+    with full_precision(xp, samples.device):
+        grams = [_gram.PooledGram(xp, k, [samples.x, samples.y]) for k in kernels]
+    terms = max(g.n_terms for g in grams)
+    plan = plan_for(samples, n_points, weight_rows, *budget, terms)
+    blocks = permutation_labels(n, m, n_permutations, seed, plan.weight_rows)
+    work = len(grams) * len(blocks) * n_points * (n_points + 1) // 2
+    bar = _Progress(work, progress)
+    try:
+        with full_precision(xp, samples.device):
+            parts = [_statistics(g, blocks, statistic, plan, bar.update, squares) for g in grams]
+    finally:
+        bar.close()
+    return grams, parts
 
 
 #: The combined test's statistics, in the order their p-values are reported.
