@@ -2,7 +2,11 @@
 
 Everything here works on metadata (types, shapes, dtypes, devices) except
 :func:`check_finite`, whose single reduction is the only value check the
-library makes, and which the caller can switch off.
+library makes, and which the caller can switch off, and the standardisation
+that ``standardize=True`` asks for (reductions on the samples' device, never
+read on the host). Tables (pandas DataFrames and Series, or anything with
+``.columns``, ``.dtypes`` and ``.to_numpy()``) become arrays of their columns
+here, matched by name, without their index.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ class Samples:
         The dtype the result is returned in (the promoted input dtype).
     device : device
         The inputs' common device (None for traced JAX values).
+    standardized : bool
+        ``x`` and ``y`` were standardised with the pooled sample's statistics.
     finite : array or None
         A 0-d boolean array that is False when an input holds NaN/inf and the
         check had to be deferred (lazy arrays); None when checked eagerly or
@@ -70,6 +76,8 @@ class Samples:
     device: Any = None
     #: NaN/inf in the inputs were looked for eagerly (and none found).
     checked_finite: bool = False
+    #: ``x`` and ``y`` were standardised with the pooled statistics.
+    standardized: bool = False
 
 
 def _namespace_of(x: object, y: object) -> Any:
@@ -87,24 +95,124 @@ def _namespace_of(x: object, y: object) -> Any:
         ) from exc
 
 
+class NonNumericError(ValueError, TypeError):
+    """A table with non-numeric columns (or data that is not numbers at all).
+
+    A ``ValueError`` (the values are wrong, not the type of container) that is
+    also a ``TypeError`` (what such input raised before tables were read by
+    column), so that either ``except`` clause catches it.
+    """
+
+
+def _numeric_kind(dtype: object) -> bool | None:
+    """Whether a column dtype holds numbers or booleans (NumPy kinds ``biuf``,
+    pandas' nullable and pyarrow-backed dtypes alike); None for a dtype without
+    a ``kind`` (not judged here)."""
+    kind = getattr(dtype, "kind", None)
+    if isinstance(kind, str):
+        return kind in "biuf"
+    return None
+
+
 def _non_numeric_columns(table: object) -> list[str]:
     """Names and dtypes of the non-numeric columns of a DataFrame-like ``table``
     (an object with ``.columns`` and ``.dtypes``, such as a pandas DataFrame);
-    columns whose dtype has no NumPy ``kind`` are not judged."""
+    columns whose dtype has no NumPy ``kind`` are not judged. Booleans count as
+    numbers (0 and 1), as boolean arrays do."""
     try:
         pairs = list(zip(table.columns, table.dtypes, strict=True))  # type: ignore[attr-defined]
     except (AttributeError, TypeError, ValueError):
         return []
-    found = []
-    for column, dtype in pairs:
-        kind = getattr(dtype, "kind", None)
-        if isinstance(kind, str) and kind not in "biuf":
-            found.append(f"{column!r} ({dtype})")
-    return found
+    return [f"{column!r} ({dtype})" for column, dtype in pairs if _numeric_kind(dtype) is False]
+
+
+def _non_numeric_message(name: str, columns: list[str]) -> str:
+    return (
+        f"`{name}` has non-numeric column(s) {', '.join(columns)}; MMD needs numbers: "
+        "drop or encode those columns"
+    )
+
+
+def _is_frame(a: object) -> bool:
+    """A DataFrame-like table: ``.columns``, ``.dtypes`` and ``.to_numpy`` (pandas,
+    polars, ...), and not itself an array."""
+    return (
+        not is_array_api_obj(a)
+        and not isinstance(a, np.ndarray)
+        and all(hasattr(a, attribute) for attribute in ("columns", "dtypes", "to_numpy"))
+    )
+
+
+def _is_series(a: object) -> bool:
+    """A Series-like column: ``.to_frame``, ``.dtype`` and ``.to_numpy``, no ``.columns``."""
+    return (
+        not is_array_api_obj(a)
+        and not isinstance(a, np.ndarray)
+        and not hasattr(a, "columns")
+        and all(hasattr(a, attribute) for attribute in ("to_frame", "dtype", "to_numpy"))
+    )
+
+
+def _as_table(a: object) -> object:
+    """A Series as a one-column table; anything else as it is."""
+    return a.to_frame() if _is_series(a) else a  # type: ignore[attr-defined]
+
+
+def _frame_values(table: Any, name: str) -> np.ndarray:
+    """The values of a DataFrame-like ``table`` as a floating NumPy array of shape
+    ``(rows, columns)``, in column order; never its index (row labels). Missing
+    values (``pd.NA``, ``None``) become NaN, which the finiteness check reports."""
+    columns = _non_numeric_columns(table)
+    if columns:
+        raise NonNumericError(_non_numeric_message(name, columns))
+    dtypes = [np.dtype(getattr(d, "numpy_dtype", d)) for d in table.dtypes if _numeric_kind(d)]
+    target = np.result_type(*dtypes) if dtypes else np.dtype(np.float64)
+    if target.kind != "f":
+        target = np.dtype(np.float64)  # integers and booleans: floats, as the estimators need
+    try:
+        values = table.to_numpy(dtype=target, na_value=np.nan)
+    except TypeError:  # a to_numpy without pandas' keywords (polars, ...)
+        values = np.asarray(table.to_numpy())
+    values = np.asarray(values)
+    if values.dtype.kind not in "biuf":
+        raise NonNumericError(
+            f"`{name}` is a table whose values are not numbers (dtype {values.dtype}); "
+            "MMD needs numbers: drop or encode the non-numeric columns"
+        )
+    values = values.astype(target, copy=False) if values.dtype.kind != "f" else values
+    # pandas hands out a read-only, column-major view of its block: a row-major array
+    # of one's own (what torch can wrap, and what the user's own array would be)
+    values = np.ascontiguousarray(values)
+    return values if values.flags.writeable else values.copy()
+
+
+def _align_columns(x: Any, y: Any) -> Any:
+    """``y`` with its columns in the order of ``x``'s, when both are DataFrame-like
+    tables: features are matched by column name. Different names raise."""
+    if y is x or not (_is_frame(x) and _is_frame(y)):
+        return y
+    x_columns, y_columns = list(x.columns), list(y.columns)
+    if x_columns == y_columns:
+        return y
+    missing = [column for column in x_columns if column not in y_columns]
+    extra = [column for column in y_columns if column not in x_columns]
+    if missing or extra:
+        parts = [f"lacks {missing}" if missing else "", f"has extra {extra}" if extra else ""]
+        raise ValueError(
+            "the columns of `y` do not match those of `x` (tables are matched by column "
+            f"name): `y` {' and '.join(part for part in parts if part)}; select the same "
+            "columns in both, or pass arrays to match them by position"
+        )
+    if len(set(map(repr, x_columns))) != len(x_columns) or len(y_columns) != len(x_columns):
+        raise ValueError(
+            "`x` and `y` have the same column names in a different order, some of them "
+            "repeated, so they cannot be matched by name; rename the repeated columns"
+        )
+    return y[x_columns]
 
 
 def _as_array(xp: Any, a: object, name: str) -> Array:
-    """Return ``a`` untouched if it is an array, else convert Python data."""
+    """Return ``a`` untouched if it is an array, else convert Python data or a table."""
     if isinstance(a, np.ma.MaskedArray):
         # the array API has no masks: the masked entries would silently count
         raise TypeError(
@@ -115,6 +223,8 @@ def _as_array(xp: Any, a: object, name: str) -> Array:
         )
     if is_array_api_obj(a):
         return a
+    if _is_frame(a):
+        return xp.asarray(_frame_values(a, name))
     message = f"`{name}` must be an array or nested sequence of numbers, got {type(a).__qualname__}"
     try:
         converted = xp.asarray(a)
@@ -123,14 +233,10 @@ def _as_array(xp: Any, a: object, name: str) -> Array:
         numeric, converted = False, exc
     if not numeric:
         columns = _non_numeric_columns(a)
-        if columns:
-            message = (
-                f"`{name}` has non-numeric column(s) {', '.join(columns)}; MMD needs numbers: "
-                "drop or encode those columns"
-            )
+        error = NonNumericError(_non_numeric_message(name, columns)) if columns else None
         if isinstance(converted, Exception):
-            raise TypeError(message) from converted
-        raise TypeError(message)
+            raise (error or TypeError(message)) from converted
+        raise error or TypeError(message)
     return converted
 
 
@@ -272,28 +378,126 @@ def _check_same_device(x: Array, y: Array) -> Any:
     return dev_x if dev_x is not None else dev_y
 
 
+def _feature_powers_of_two(xp: Any, low: Array, high: Array) -> Array:
+    """Per feature, ``2^⌊log2 max(|low|, |high|)⌋`` (at least the smallest normal
+    number): dividing by it is exact and brings every value into ``[-2, 2)``."""
+    largest = xp.maximum(xp.maximum(xp.abs(low), xp.abs(high)), xp.finfo(low.dtype).smallest_normal)
+    return 2.0 ** xp.floor(xp.log2(largest))
+
+
+def _standardize(xp: Any, x: Array, y: Array) -> tuple[Array, Array]:
+    """``x`` and ``y`` shifted by the pooled per-feature mean and divided by the pooled
+    per-feature standard deviation (``ddof = 0``, as scikit-learn's StandardScaler).
+
+    The pooled sample is ``x`` stacked on ``y`` (``x`` alone when ``y is x``). A
+    constant feature becomes exactly 0 (its scale is 1, never a division by 0). The
+    statistics are constants for automatic differentiation, as the bandwidths are
+    by default: gradients flow through ``(x - mean) / std`` with the mean and the
+    standard deviation held fixed. They are computed on the arrays' own device, with
+    no host read (lazy arrays stay lazy), on each feature first divided by a power of
+    two that brings it into ``[-2, 2)``, so that no sum of squares overflows or
+    underflows. Four reductions per sample, and no stacked copy of the two samples.
+    """
+    same = y is x
+    xs = stop_gradient(x)
+    ys = xs if same else stop_gradient(y)
+    low, high = xp.min(xs, axis=0), xp.max(xs, axis=0)
+    if not same:
+        low = xp.minimum(low, xp.min(ys, axis=0))
+        high = xp.maximum(high, xp.max(ys, axis=0))
+    constant = low == high
+    power = _feature_powers_of_two(xp, low, high)
+    xu = xs / power
+    yu = xu if same else ys / power
+    size = x.shape[0] if same else x.shape[0] + y.shape[0]
+    total = xp.sum(xu, axis=0) if same else xp.sum(xu, axis=0) + xp.sum(yu, axis=0)
+    mean = total / size
+    squares = xp.sum((xu - mean) ** 2, axis=0)
+    if not same:
+        squares = squares + xp.sum((yu - mean) ** 2, axis=0)
+    spread = xp.sqrt(squares / size)
+    one = xp.ones_like(spread)
+    # a constant feature: minus its value (exactly 0 after), divided by 1; a spread
+    # that rounds to 0 (values a few ulps apart) is not divided by either
+    unit = xp.where(constant, one, power)
+    shift = xp.where(constant, low, mean)
+    scale = xp.where(xp.logical_or(constant, spread == 0), one, spread)
+
+    def scaled(a: Array) -> Array:
+        return (a / unit - shift) / scale
+
+    x_std = scaled(x)
+    return x_std, (x_std if same else scaled(y))
+
+
 def prepare_samples(
-    x: object, y: object, *, check_finite: bool = True, min_size: int = 1
+    x: object,
+    y: object,
+    *,
+    check_finite: bool = True,
+    min_size: int = 1,
+    standardize: bool = False,
 ) -> Samples:
     """Validate two samples and bring them to a common dtype.
 
     Parameters
     ----------
-    x, y : array_like
+    x, y : array_like, DataFrame or Series
         Samples of shape ``(n, d)`` / ``(m, d)``, or 1-D of shape ``(n,)``.
+        Arrays of any array-API library, nested sequences of numbers, and tables:
+
+        * A **DataFrame** (pandas, or any table with ``.columns``, ``.dtypes``
+          and ``.to_numpy()``) is its columns as features, one row per sample.
+          The index (row labels, named, unnamed or a MultiIndex) is never a
+          feature. Every column must be numeric: integer and floating columns
+          (pandas' nullable ``Int64``/``Float64`` and pyarrow-backed ones
+          included; a missing value is NaN, refused like any NaN) become
+          floats, boolean columns become 0 and 1; text, categorical, datetime
+          and other columns raise ``ValueError`` naming the sample (`x`/`y`),
+          the columns and their dtypes. The array has the columns' common
+          floating dtype (float32 columns stay float32); integer and boolean
+          columns alone give float64. The array is on the host: with
+          an array of another library as the other sample, it is converted to
+          that library.
+        * A **Series** is one feature, shape ``(n, 1)``.
+        * **Two DataFrames** are matched by column name: ``y``'s columns are
+          put in ``x``'s order; names that differ raise ``ValueError`` naming
+          the missing and extra columns. (A DataFrame and an array, or two
+          Series, are matched by position.)
     check_finite : bool
         Raise ``ValueError`` on NaN/inf. For lazy arrays (Dask, traced JAX)
         the check cannot run eagerly and a lazy flag is returned instead.
     min_size : int
         Smallest number of rows each sample must have.
+    standardize : bool
+        Shift and scale every feature of both samples by the mean and standard
+        deviation (``ddof = 0``) of the pooled sample, before anything else sees
+        them (:func:`_standardize`): the bandwidth rules, the kernels and the
+        permutations all see standardised data. A median bandwidth is then in
+        units of standard deviations, and no feature dominates it by its units
+        alone; a fixed bandwidth is in standardised units too. A constant
+        feature becomes 0. The statistics are constants for autodiff (like the
+        bandwidths by default) and are computed on the samples' device without
+        a host read. Permutations of the pooled sample leave them unchanged, so
+        a permutation test stays exact.
 
     Returns
     -------
     Samples
+
+    Raises
+    ------
+    ValueError
+        Non-numeric columns of a table, tables whose column names differ,
+        NaN/inf (``check_finite``), too few rows, no features, different
+        numbers of features.
     """
+    same = y is x  # one sample (prepare_single): converted and standardised once
+    y = x if same else _as_table(_align_columns(x, y))  # tables: y's columns by x's names
+    x = _as_table(x)
     xp = _namespace_of(x, y)
     x = _as_2d(xp, _as_array(xp, x, "x"), "x")
-    y = _as_2d(xp, _as_array(xp, y, "y"), "y")
+    y = x if same else _as_2d(xp, _as_array(xp, y, "y"), "y")
     dev = _check_same_device(x, y)
     for a, name in ((x, "x"), (y, "y")):
         if a.shape[0] is not None and a.shape[0] < min_size:
@@ -315,15 +519,17 @@ def prepare_samples(
         result_dtype = matching_float_dtype(xp, (x, y), dev)
         dtype = compute_dtype(xp, result_dtype)
     x = x if x.dtype == dtype else xp.astype(x, dtype)
-    y = y if y.dtype == dtype else xp.astype(y, dtype)
+    y = x if same else (y if y.dtype == dtype else xp.astype(y, dtype))
     finite = _finite_flag(xp, (x, y), ("x", "y")) if check_finite else None
     checked = check_finite and finite is None
-    return Samples(xp, x, y, dtype, result_dtype, finite, dev, checked)
+    if standardize:
+        x, y = _standardize(xp, x, y)
+    return Samples(xp, x, y, dtype, result_dtype, finite, dev, checked, bool(standardize))
 
 
-def prepare_single(x: object, *, check_finite: bool = True) -> Samples:
+def prepare_single(x: object, *, check_finite: bool = True, standardize: bool = False) -> Samples:
     """Validate one sample (``y`` is ``x``) for functions of a single sample."""
-    return prepare_samples(x, x, check_finite=check_finite)
+    return prepare_samples(x, x, check_finite=check_finite, standardize=standardize)
 
 
 def host_floats(values: Array) -> list[float]:
