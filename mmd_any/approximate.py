@@ -206,6 +206,8 @@ def mmd2_rff(
     y: Array,
     *,
     kernel: str | Kernel = "gaussian",
+    bandwidth: Any = None,
+    standardize: bool = False,
     n_features: int = 1024,
     seed: int | None = None,
     memory_budget: int | None = None,
@@ -224,6 +226,14 @@ def mmd2_rff(
         bandwidth rule; several bandwidths give the summed kernel. Data-driven
         bandwidths are computed on the pooled sample as in :func:`mmd2` (the
         median on a seeded subsample of at most 1000 points).
+    bandwidth : float, sequence of float, array, str or BandwidthRule, optional
+        The bandwidth of the named kernel, as for :func:`mmd2`:
+        ``kernel="gaussian", bandwidth=1.0`` is ``kernel=Gaussian(1.0)``.
+        None: the median rule.
+    standardize : bool
+        Scale every feature by the pooled sample's mean and standard
+        deviation before the kernel (bandwidth rules then see standardised
+        data; a fixed bandwidth is in standard deviations).
     n_features : int
         ``D``: the number of features, two (cos, sin) per frequency, split
         evenly over the bandwidths.
@@ -268,13 +278,14 @@ def mmd2_rff(
     >>> exact = float(mmd_any.mmd2(x, y))
     >>> abs(approx - exact) < mmd_any.approximate.rff_error_bound(4096)
     True
+    >>> fixed = mmd_any.mmd2_rff(x, y, kernel="laplacian", bandwidth=2.0, seed=0)
     """
-    kernel = as_kernel(kernel)
+    kernel = as_kernel(kernel, bandwidth)
     _spectral_sampler(kernel)
     check_count(n_features, "n_features", 2)  # per bandwidth: once the kernel is resolved
     seed = check_seed(seed)
     memory_budget = check_memory_budget(memory_budget)
-    samples = prepare_samples(x, y, check_finite=check_finite)
+    samples = prepare_samples(x, y, check_finite=check_finite, standardize=standardize)
     xp = samples.xp
     n, m = samples.x.shape[0], samples.y.shape[0]
     with full_precision(xp, samples.device):

@@ -134,9 +134,13 @@ def _nonnegative(xp: Any, value: Array) -> Array:
     return xp.clip(value, min=0.0)
 
 
-def _validate(x: Array, y: Array, estimator: str, check_finite: bool) -> Samples:
+def _validate(
+    x: Array, y: Array, estimator: str, check_finite: bool, standardize: bool = False
+) -> Samples:
     min_size = _check_estimator(estimator)
-    samples = prepare_samples(x, y, check_finite=check_finite, min_size=min_size)
+    samples = prepare_samples(
+        x, y, check_finite=check_finite, min_size=min_size, standardize=standardize
+    )
     if estimator == "linear" and samples.x.shape[0] != samples.y.shape[0]:
         raise ValueError(
             "the 'linear' estimator pairs the samples: `x` and `y` must have the same "
@@ -145,18 +149,36 @@ def _validate(x: Array, y: Array, estimator: str, check_finite: bool) -> Samples
     return samples
 
 
+def refuse_preset_bandwidth(preset: Any, bandwidth: Any) -> None:
+    """A preset fixes its kernel and bandwidth: ``bandwidth=`` beside it is an error
+    that points to :meth:`mmd_any.presets.Preset.with_bandwidth` (the peer's units)."""
+    if bandwidth is None:
+        return
+    if not getattr(preset, "bandwidth_parameter", ""):
+        raise ValueError(
+            f"`preset` {preset.name!r} fixes the kernel and its bandwidth, and has no "
+            "bandwidth to set; pass `kernel` and `bandwidth` without a preset instead"
+        )
+    raise ValueError(
+        f"`preset` {preset.name!r} fixes the kernel and its bandwidth; for another "
+        f"bandwidth ({preset.bandwidth_parameter!r}, in the peer's own units) pass "
+        f"preset=mmd_any.presets.as_preset({preset.name!r}).with_bandwidth(value)"
+    )
+
+
 def _resolve_preset(
-    kernel: str | Kernel | None, estimator: str | None, preset: Any
+    kernel: str | Kernel | None, estimator: str | None, preset: Any, bandwidth: Any = None
 ) -> tuple[Kernel, str, Any]:
     if preset is None:
         estimator = "biased" if estimator is None else estimator
-        return as_kernel("gaussian" if kernel is None else kernel), estimator, None
+        return as_kernel("gaussian" if kernel is None else kernel, bandwidth), estimator, None
     preset = resolve_preset(preset)
     if kernel is not None or estimator is not None:
         raise ValueError(
             f"`preset` {preset.name!r} fixes the kernel and the estimator; pass either "
             "`preset` or `kernel`/`estimator`"
         )
+    refuse_preset_bandwidth(preset, bandwidth)
     return preset.kernel, preset.estimator, preset
 
 
@@ -165,8 +187,10 @@ def mmd2(
     y: Array,
     *,
     kernel: str | Kernel | None = None,
+    bandwidth: Any = None,
     estimator: str | None = None,
     preset: Any = None,
+    standardize: bool = False,
     block_size: int | None = None,
     memory_budget: int | None = None,
     check_finite: bool = True,
@@ -183,8 +207,18 @@ def mmd2(
     kernel : str or Kernel
         A :mod:`mmd_any.kernels` instance or its lower-case name
         (``"gaussian"``, ``"laplacian"``, ``"exponential"``, ``"energy"``,
-        ``"linear"``, ``"polynomial"``, ``"inverse_multiquadric"``).
-        Default: Gaussian, median bandwidth.
+        ``"linear"``, ``"polynomial"``, ``"inverse_multiquadric"``; aliases
+        ``"rbf"``, ``"imq"``, ``"poly"``). Default: Gaussian, median bandwidth.
+    bandwidth : float, sequence of float, array, str or BandwidthRule, optional
+        The bandwidth of the named radial kernel (Gaussian by default,
+        Laplacian, exponential, inverse multiquadric): ``kernel="gaussian",
+        bandwidth=1.0`` is ``kernel=Gaussian(1.0)``. Anything the kernels
+        accept: a positive float, a sequence of them (the summed kernel),
+        ``"median"``, ``"mean"``, a rule of :mod:`mmd_any.bandwidths`, an array
+        of the samples' library. None (default): the median rule. Refused
+        (``ValueError``) with a Kernel instance (give the bandwidth to the
+        instance), with a kernel that has none (energy, linear, polynomial)
+        and with a preset (use :meth:`mmd_any.presets.Preset.with_bandwidth`).
     estimator : {"biased", "unbiased", "linear"}
         V-statistic (≥ 0, the seeds'; the default), U-statistic (unbiased,
         can be < 0), or the linear-time estimator on paired samples (n = m).
@@ -194,7 +228,11 @@ def mmd2(
         ``"geomloss-laplacian"``, ``"geomloss-energy"``, ``"mmdagg-gaussian"``,
         ``"mmdagg-laplace"``) or a :class:`mmd_any.presets.Preset`: kernel,
         bandwidth, estimator and scaling reproduce that library's number.
-        Excludes ``kernel`` and ``estimator``.
+        Excludes ``kernel``, ``bandwidth`` and ``estimator``.
+    standardize : bool
+        Scale every feature by the pooled sample's mean and standard
+        deviation before the kernel (bandwidth rules then see standardised
+        data; a fixed bandwidth is in standard deviations).
     block_size : int, optional
         Expert override of the rows per tile of the kernel matrix
         (off-diagonal tiles have ``2 * block_size`` columns). Default: the
@@ -231,9 +269,10 @@ def mmd2(
     ValueError
         Mismatched features, rank > 2, empty or too small samples, NaN/inf,
         different devices, unknown names (``estimator=""`` included), non-positive
-        bandwidths, ``block_size``/``memory_budget`` below 1, a Dask array of
-        unknown chunk sizes, a preset combined with ``kernel``/``estimator``,
-        n ≠ m for an equal-size preset.
+        bandwidths, ``bandwidth`` with a Kernel instance, a kernel without
+        bandwidth or a preset, ``block_size``/``memory_budget`` below 1, a Dask
+        array of unknown chunk sizes, a preset combined with
+        ``kernel``/``estimator``, n ≠ m for an equal-size preset.
     TypeError
         Arrays from different libraries, unsupported dtypes or kernels, masked
         arrays, a table with a non-numeric column, a bandwidth array of another
@@ -250,12 +289,16 @@ def mmd2(
     >>> value = mmd_any.mmd2(x, y)
     >>> value.shape, bool(value > 0.1)
     ((), True)
+    >>> fixed = mmd_any.mmd2(x, y, kernel="gaussian", bandwidth=1.0)
+    >>> bool(fixed == mmd_any.mmd2(x, y, kernel=mmd_any.kernels.Gaussian(1.0)))
+    True
+    >>> ladder = mmd_any.mmd2(x, y, kernel="laplacian", bandwidth=[0.5, 1.0, 2.0])
     >>> kid = mmd_any.mmd2(x, y, preset="kid")  # torchmetrics' KID on one subset
     """
-    kernel, estimator, chosen = _resolve_preset(kernel, estimator, preset)
+    kernel, estimator, chosen = _resolve_preset(kernel, estimator, preset, bandwidth)
     block_size = _plan.check_block_size(block_size)
     memory_budget = _plan.check_memory_budget(memory_budget)
-    samples = _validate(x, y, estimator, check_finite)
+    samples = _validate(x, y, estimator, check_finite, standardize)
     n, m = samples.x.shape[0], samples.y.shape[0]
     if chosen is not None and chosen.equal_sizes and n != m:
         raise ValueError(
@@ -274,14 +317,17 @@ def mmd(
     y: Array,
     *,
     kernel: str | Kernel = "gaussian",
+    bandwidth: Any = None,
+    standardize: bool = False,
     block_size: int | None = None,
     memory_budget: int | None = None,
     check_finite: bool = True,
 ) -> Array:
     """Maximum mean discrepancy: ``sqrt(max(biased MMD², 0))``, a metric.
 
-    Parameters are those of :func:`mmd2`; the estimator is always the biased
-    one, the only one that is a (pseudo-)metric.
+    Parameters are those of :func:`mmd2` (``bandwidth`` beside a kernel name,
+    ``standardize``, ...); the estimator is always the biased one, the only one
+    that is a (pseudo-)metric.
 
     Examples
     --------
@@ -289,11 +335,15 @@ def mmd(
     >>> import mmd_any
     >>> float(mmd_any.mmd(np.zeros((3, 2)), np.zeros((4, 2))))
     0.0
+    >>> float(mmd_any.mmd(np.zeros((3, 2)), np.zeros((4, 2)), kernel="rbf", bandwidth=2.0))
+    0.0
     """
     squared = mmd2(
         x,
         y,
         kernel=kernel,
+        bandwidth=bandwidth,
+        standardize=standardize,
         block_size=block_size,
         memory_budget=memory_budget,
         check_finite=check_finite,
@@ -319,6 +369,7 @@ def kid(
     degree: int = 3,
     gamma: float | None = None,
     coef0: float = 1.0,
+    standardize: bool = False,
     block_size: int | None = None,
     memory_budget: int | None = None,
     check_finite: bool = True,
@@ -345,7 +396,13 @@ def kid(
         Seed of ``numpy.random.default_rng`` that draws the subsets (the row
         indices are drawn on the host and moved to the device once).
     degree, gamma, coef0 : int, float or None, float
-        The polynomial kernel (defaults: 3, ``1/d``, 1).
+        The polynomial kernel (defaults: 3, ``1/d``, 1). It has no bandwidth,
+        so there is no ``bandwidth`` argument.
+    standardize : bool
+        Scale every feature by the pooled sample's mean and standard
+        deviation before the kernel (bandwidth rules then see standardised
+        data; a fixed bandwidth is in standard deviations). Off by default, as
+        in torchmetrics.
     block_size, memory_budget, check_finite
         As for :func:`mmd2`.
 
@@ -381,7 +438,7 @@ def kid(
     kernel = Polynomial(degree=degree, gamma=gamma, coef0=coef0)
     block_size = _plan.check_block_size(block_size)
     memory_budget = _plan.check_memory_budget(memory_budget)
-    samples = prepare_samples(x, y, check_finite=check_finite, min_size=2)
+    samples = prepare_samples(x, y, check_finite=check_finite, min_size=2, standardize=standardize)
     xp = samples.xp
     n, m = samples.x.shape[0], samples.y.shape[0]
     if subset_size < 2 or subset_size > min(n, m):

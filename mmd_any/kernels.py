@@ -709,26 +709,74 @@ _KERNELS: dict[str, type[Kernel]] = {
 _ALIASES = {"rbf": "gaussian", "imq": "inverse_multiquadric", "poly": "polynomial"}
 
 
-def as_kernel(kernel: str | Kernel) -> Kernel:
-    """A :class:`Kernel` from an instance or a lower-case name.
+def as_kernel(kernel: str | Kernel, bandwidth: Any = None) -> Kernel:
+    """A :class:`Kernel` from an instance or a lower-case name, with an optional bandwidth.
+
+    Every public function that takes ``kernel=`` also takes ``bandwidth=`` and
+    resolves the pair here: ``as_kernel("gaussian", 1.0)`` is ``Gaussian(1.0)``.
+
+    Parameters
+    ----------
+    kernel : str or Kernel
+        A kernel name (``"gaussian"``, ``"laplacian"``, ``"exponential"``,
+        ``"inverse_multiquadric"``, ``"energy"``, ``"linear"``, ``"polynomial"``,
+        or an alias ``"rbf"``, ``"imq"``, ``"poly"``) or an instance.
+    bandwidth : float, sequence of float, array, str or BandwidthRule, optional
+        The bandwidth of a named radial kernel, anything the kernels accept
+        (``1.0``, ``[0.5, 1.0, 2.0]``, ``"median"``, ``"mean"``, a rule of
+        :mod:`mmd_any.bandwidths`, an array). None (default): the kernel's
+        default, the median rule.
+
+    Returns
+    -------
+    Kernel
 
     Raises
     ------
     ValueError
-        For an unknown name (the message lists the valid ones).
+        For an unknown name (the message lists the valid ones), a ``bandwidth``
+        with a kernel that has none (energy, linear, polynomial), a ``bandwidth``
+        with a Kernel instance (give it to the kernel instead: ``Gaussian(1.0)``),
+        and the kernels' own errors for the bandwidth (non-positive values, ...).
     TypeError
-        For anything that is neither a name nor a :class:`Kernel`.
+        For anything that is neither a name nor a :class:`Kernel`, and a
+        bandwidth of an unsupported type.
+
+    Examples
+    --------
+    >>> from mmd_any.kernels import as_kernel
+    >>> as_kernel("rbf", bandwidth=[0.5, 1.0]) == Gaussian([0.5, 1.0])
+    True
     """
     if isinstance(kernel, Kernel):
+        if bandwidth is not None:
+            if not isinstance(kernel, _Radial):
+                raise ValueError(
+                    f"{kernel!r} has no bandwidth; pass `bandwidth` only with a "
+                    "radial kernel's name"
+                )
+            raise ValueError(
+                f"`bandwidth` goes with a kernel name, but {kernel!r} is a Kernel with its own "
+                f"bandwidth: give the bandwidth to the kernel, e.g. "
+                f"{type(kernel).__name__}(1.0), or pass kernel={kernel.name!r}"
+            )
         return kernel
     if isinstance(kernel, str):
         key = _ALIASES.get(kernel, kernel)
-        if key in _KERNELS:
-            return _KERNELS[key]()
-        raise ValueError(
-            f"unknown `kernel` {kernel!r}; valid names are {sorted(_KERNELS)} "
-            f"(aliases {sorted(_ALIASES)})"
-        )
+        if key not in _KERNELS:
+            raise ValueError(
+                f"unknown `kernel` {kernel!r}; valid names are {sorted(_KERNELS)} "
+                f"(aliases {sorted(_ALIASES)})"
+            )
+        cls = _KERNELS[key]
+        if bandwidth is None:
+            return cls()
+        if not issubclass(cls, _Radial):
+            with_one = sorted(k for k, c in _KERNELS.items() if issubclass(c, _Radial))
+            raise ValueError(
+                f"the {key!r} kernel has no bandwidth; `bandwidth` goes with one of {with_one}"
+            )
+        return cls(bandwidth)
     raise TypeError(
         "`kernel` must be a kernel name or a mmd_any.kernels.Kernel, "
         f"got {type(kernel).__qualname__}"
@@ -740,6 +788,8 @@ def kernel_matrix(
     y: Array | None = None,
     *,
     kernel: str | Kernel = "gaussian",
+    bandwidth: Any = None,
+    standardize: bool = False,
     memory_budget: int | None = None,
     check_finite: bool = True,
 ) -> Array:
@@ -757,6 +807,14 @@ def kernel_matrix(
         Defaults to ``x``.
     kernel : str or Kernel
         A :mod:`mmd_any.kernels` instance or its lower-case name.
+    bandwidth : float, sequence of float, array, str or BandwidthRule, optional
+        The bandwidth of a named radial kernel (see :func:`as_kernel`):
+        ``kernel="gaussian", bandwidth=1.0`` is ``kernel=Gaussian(1.0)``.
+        None: the kernel's default (the median rule).
+    standardize : bool
+        Scale every feature by the pooled sample's mean and standard
+        deviation before the kernel (bandwidth rules then see standardised
+        data; a fixed bandwidth is in standard deviations).
     memory_budget : int, optional
         Bytes for the temporaries of one block of rows (as for
         :func:`mmd_any.mmd2`); the result itself is ``n × m``.
@@ -775,15 +833,17 @@ def kernel_matrix(
     >>> mmd_any.kernel_matrix(np.eye(2), kernel="linear")
     array([[1., 0.],
            [0., 1.]])
+    >>> mmd_any.kernel_matrix(np.zeros((1, 2)), np.ones((1, 2)), kernel="rbf", bandwidth=1.0)
+    array([[0.36787944]])
     """
-    kernel = as_kernel(kernel)
+    kernel = as_kernel(kernel, bandwidth)
     memory_budget = _plan.check_memory_budget(memory_budget)
     if y is None:
-        samples = prepare_single(x, check_finite=check_finite)
+        samples = prepare_single(x, check_finite=check_finite, standardize=standardize)
         n = samples.x.shape[0]
         stacked, rows, cols = [samples.x], slice(0, n), slice(0, n)
     else:
-        samples = prepare_samples(x, y, check_finite=check_finite)
+        samples = prepare_samples(x, y, check_finite=check_finite, standardize=standardize)
         n, m = samples.x.shape[0], samples.y.shape[0]
         stacked, rows, cols = [samples.x, samples.y], slice(0, n), slice(n, n + m)
     xp = samples.xp

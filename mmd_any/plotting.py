@@ -81,7 +81,8 @@ def _panel(
 
 
 def _axes(plt: Any, ax: Any, count: int, method: str, members: int) -> tuple[Any, np.ndarray]:
-    """The figure and ``count`` axes to draw in: new ones, or the caller's."""
+    """The figure and the ``count`` axes to draw in (a 1-D array): new ones, or the
+    first ``count`` of the caller's."""
     if ax is None:
         cols = min(count, 3 if count <= 9 else 5)
         rows = math.ceil(count / cols)
@@ -91,7 +92,7 @@ def _axes(plt: Any, ax: Any, count: int, method: str, members: int) -> tuple[Any
         axes = axes.ravel()
         for extra in axes[count:]:
             extra.set_visible(False)
-        return fig, axes
+        return fig, axes[:count]
     axes = np.ravel(ax)
     if axes.size < count:
         layout = (
@@ -103,7 +104,7 @@ def _axes(plt: Any, ax: Any, count: int, method: str, members: int) -> tuple[Any
             f"`ax` must hold {count} axes for this aggregated test (aggregate={method!r}: "
             f"{layout}), got {axes.size}"
         )
-    return axes[0].figure, axes
+    return axes[0].figure, axes[:count]
 
 
 def _member_title(result: Any, index: int, observed: float, note: str = "") -> str:
@@ -166,7 +167,13 @@ def plot_test_result(result: Any, ax: Any = None) -> Any:
 
     Returns
     -------
-    matplotlib Figure
+    matplotlib Axes or ndarray of Axes
+        The Axes drawn on. The single test: its Axes (``ax``, or the new
+        figure's). An aggregated test: a 1-D object array of the ``L`` or
+        ``1 + L`` Axes of its panels in drawing order (the aggregated
+        statistic's first), the first ones of ``ax`` when it was given (spare
+        Axes are left untouched), else the new figure's (its spare grid cells
+        hidden). The figure is ``ax.figure`` (``axes[0].figure``).
 
     Raises
     ------
@@ -183,9 +190,7 @@ def plot_test_result(result: Any, ax: Any = None) -> Any:
     pvalue = float(result.pvalue)
     if not result.aggregated:
         if ax is None:
-            fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
-        else:
-            fig = ax.figure
+            _, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
         null = _host(result.null_distribution)
         observed = float(_host(result.statistic))
         title = f"{result.kernels[0]}\np-value = {pvalue:.4g} ({decision})"
@@ -198,7 +203,7 @@ def plot_test_result(result: Any, ax: Any = None) -> Any:
             threshold_label=f"threshold (α = {result.alpha:g})",
             observed_label=f"observed MMD² = {observed:.3g}",
         )
-        return fig
+        return ax
     nulls = _host(result.null_distributions)
     observed = _host(result.statistics)
     members = nulls.shape[0]
@@ -230,4 +235,4 @@ def plot_test_result(result: Any, ax: Any = None) -> Any:
     fig.suptitle(
         f"aggregated MMD test ({result.method}): p-value = {pvalue:.4g} ({decision})", fontsize=12
     )
-    return fig
+    return axes

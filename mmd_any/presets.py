@@ -15,20 +15,20 @@ a scale factor and, for Transfer-Learning-Library, an additive constant:
 (unequal sample sizes, an ignored argument) the preset computes what the peer
 meant and the difference is written in :attr:`Preset.peer_defect`.
 
-=====================  =====================================================
-name                   peer
-=====================  =====================================================
-``seed``               the seeds' ``MMDLoss`` / ``get_MMD`` (blog posts)
-``tllib``              Transfer-Learning-Library MK-MMD (DAN), non-linear
-``kid``                torchmetrics / torch-fidelity KID, one subset
-``alibi``              alibi-detect ``MMDDrift`` (PyTorch backend) default
-``alibi-keops``        alibi-detect ``MMDDrift`` (KeOps backend) default
-``geomloss-gaussian``  GeomLoss ``SamplesLoss("gaussian")``, tensorized
-``geomloss-laplacian`` GeomLoss ``SamplesLoss("laplacian")``, tensorized
-``geomloss-energy``    GeomLoss ``SamplesLoss("energy")``, tensorized
-``mmdagg-gaussian``    MMDAgg's Gaussian kernel ``exp(−‖x−y‖²/λ²)``
-``mmdagg-laplace``     MMDAgg's Laplace kernel ``exp(−‖x−y‖₁/λ)``
-=====================  =====================================================
+======================  =====================================================
+name                    peer
+======================  =====================================================
+``seed``                the seeds' ``MMDLoss`` / ``get_MMD`` (blog posts)
+``tllib``               Transfer-Learning-Library MK-MMD (DAN), non-linear
+``kid``                 torchmetrics / torch-fidelity KID, one subset
+``alibi``               alibi-detect ``MMDDrift`` (PyTorch backend) default
+``alibi-keops``         alibi-detect ``MMDDrift`` (KeOps backend) default
+``geomloss-gaussian``   GeomLoss ``SamplesLoss("gaussian")``, tensorized
+``geomloss-laplacian``  GeomLoss ``SamplesLoss("laplacian")``, tensorized
+``geomloss-energy``     GeomLoss ``SamplesLoss("energy")``, tensorized
+``mmdagg-gaussian``     MMDAgg's Gaussian kernel ``exp(−‖x−y‖²/λ²)``
+``mmdagg-laplace``      MMDAgg's Laplace kernel ``exp(−‖x−y‖₁/λ)``
+======================  =====================================================
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@
 state (``estimator="linear"``: the running sum of the linear-time statistic
 and one carried row per sample), so a DataLoader or a directory of files can
 be consumed one chunk at a time, and partial results computed by different
-workers combine with :meth:`StreamingMMD.merge`.
+workers combine with :meth:`StreamingMMD.merge` (in place, like
+:meth:`StreamingMMD.update`) or :meth:`StreamingMMD.merged` (a new accumulator).
 
 Kernel parameters and random features are fixed at the first :meth:`update`:
 a data-driven bandwidth (the default median) is computed from that first pair
@@ -96,6 +97,11 @@ class StreamingMMD:
         (Gretton et al. 2012) over consecutive pairs of rows; each update needs
         as many ``x`` rows as ``y`` rows, and an odd row is carried to the next
         update.
+    bandwidth : float, sequence of float, array, str or BandwidthRule, optional
+        The bandwidth of a named kernel, as for :func:`mmd_any.mmd2`:
+        ``kernel="gaussian", bandwidth=1.0`` is ``kernel=Gaussian(1.0)``. A
+        fixed bandwidth (and, for ``"rff"``, the same ``seed``) makes separately
+        created accumulators mergeable. None: the median of the first chunks.
     n_features : int
         ``D`` for ``"rff"``.
     seed : int, optional
@@ -111,7 +117,9 @@ class StreamingMMD:
         are refused), a ``seed`` that is not None, a non-negative integer, a
         SeedSequence or a Generator.
     ValueError
-        An unknown ``estimator``, ``n_features`` < 2, a negative ``seed``.
+        An unknown ``estimator``, ``n_features`` < 2, a negative ``seed``, and
+        a ``bandwidth`` that :func:`mmd_any.kernels.as_kernel` refuses (with a
+        Kernel instance or a kernel without bandwidth, a non-positive value).
 
     Notes
     -----
@@ -133,6 +141,21 @@ class StreamingMMD:
     ...     acc = acc.update(rng.normal(size=(500, 3)), rng.normal(0.5, size=(500, 3)))
     >>> bool(acc.value() > 0.05), acc.n_x
     (True, 2000)
+
+    Workers' accumulators with a fixed bandwidth and one seed merge; ``merge``
+    adds into the accumulator it is called on, ``merged`` returns a new one:
+
+    >>> worker = StreamingMMD(kernel="gaussian", bandwidth=1.0, seed=0)
+    >>> other = StreamingMMD(kernel="gaussian", bandwidth=1.0, seed=0)
+    >>> _ = worker.update(rng.normal(size=(100, 3)), rng.normal(size=(100, 3)))
+    >>> _ = other.update(rng.normal(size=(50, 3)), rng.normal(size=(50, 3)))
+    >>> both = worker.merged(other)  # worker and other unchanged
+    >>> worker.n_x, both.n_x
+    (100, 150)
+    >>> worker.merge(other) is worker  # in place
+    True
+    >>> worker.n_x
+    150
     """
 
     def __init__(
@@ -140,12 +163,13 @@ class StreamingMMD:
         kernel: str | Kernel = "gaussian",
         estimator: str = "rff",
         *,
+        bandwidth: Any = None,
         n_features: int = 1024,
         seed: int | None = None,
         check_finite: bool = True,
     ) -> None:
         check_choice(estimator, "estimator", _STREAMING_ESTIMATORS)
-        self.kernel = as_kernel(kernel)
+        self.kernel = as_kernel(kernel, bandwidth)
         self.estimator = estimator
         self.n_features = check_count(n_features, "n_features", 2)
         self.seed = check_seed(seed)
@@ -336,12 +360,18 @@ class StreamingMMD:
         return as_0d(xp, xp.astype(value, self._setup.dtype))
 
     def merge(self, other: StreamingMMD) -> StreamingMMD:
-        """A new accumulator holding the data of both.
+        """Add the data of ``other`` to this accumulator, in place; returns ``self``.
+
+        Like :meth:`update`, this changes the accumulator it is called on, and
+        returns it for chaining; ``other`` is left unchanged. For a new
+        accumulator that leaves both operands unchanged use :meth:`merged`.
 
         For ``"rff"`` the result equals one accumulator fed all the chunks (up
         to the rounding of the running sums). For ``"linear"``, whose pairs
         are consecutive rows, the same holds when every update had an even
         number of rows; otherwise the two carried rows form one more pair.
+        An empty accumulator takes over the parameters, features and data of
+        ``other``; merging an empty ``other`` changes nothing.
 
         Raises
         ------
@@ -349,16 +379,30 @@ class StreamingMMD:
             If ``other`` is not a StreamingMMD, or holds arrays of another
             library.
         ValueError
-            If the accumulators differ in estimator, number of features per
-            row or device, or do not share their kernel parameters and random
-            features (use a fixed bandwidth and seed, or :meth:`fork`).
+            If ``other`` is this accumulator itself, if the accumulators differ
+            in estimator, kernel, number of features per row or device, or do
+            not share their kernel parameters and random features (use a fixed
+            bandwidth and seed, or :meth:`fork`). Nothing is changed then.
         """
         if not isinstance(other, StreamingMMD):
             raise TypeError(f"can only merge a StreamingMMD, got {type(other).__qualname__}")
-        if self._setup is None:
-            return other._copy()
+        if other is self:
+            raise ValueError("cannot merge an accumulator with itself (its data would count twice)")
+        if other.estimator != self.estimator:
+            raise ValueError(
+                f"cannot merge: `other` uses estimator {other.estimator!r} but this "
+                f"accumulator uses {self.estimator!r}"
+            )
         if other._setup is None:
-            return self._copy()
+            return self
+        if self._setup is None:
+            if repr(other.kernel) != repr(self.kernel):
+                raise ValueError(
+                    f"cannot merge: `other` uses the kernel {other.kernel!r} but this "
+                    f"accumulator {self.kernel!r}"
+                )
+            self._take(other)
+            return self
         self._check_mergeable(other)
         if self._setup.key != other._setup.key:
             raise ValueError(
@@ -367,29 +411,40 @@ class StreamingMMD:
                 "fork() after the first update"
             )
         xp = self._setup.xp
-        merged = self._copy()
-        merged.n_x += other.n_x
-        merged.n_y += other.n_y
+        sums = self._sums
         if other._sums is not None:
-            merged._sums = (
+            sums = (
                 list(other._sums)
-                if merged._sums is None
-                else [a.plus(xp, b) for a, b in zip(merged._sums, other._sums, strict=True)]
+                if sums is None
+                else [a.plus(xp, b) for a, b in zip(sums, other._sums, strict=True)]
             )
-        merged._pairs += other._pairs
+        pairs, carry = self._pairs + other._pairs, self._carry
         if self.estimator == "linear" and other._carry is not None:
-            if merged._carry is None:
-                merged._carry = other._carry
-            else:
-                x = xp.concat([merged._carry[0], other._carry[0]], axis=0)
-                y = xp.concat([merged._carry[1], other._carry[1]], axis=0)
-                merged._carry = None
-                total = merged._linear_sum(xp, x, y)
-                merged._sums = (
-                    [total] if merged._sums is None else [merged._sums[0].plus(xp, total)]
-                )
-                merged._pairs += 1
-        return merged
+            if carry is None:
+                carry = other._carry
+            else:  # the two carried rows form one more pair
+                x = xp.concat([carry[0], other._carry[0]], axis=0)
+                y = xp.concat([carry[1], other._carry[1]], axis=0)
+                total = self._linear_sum(xp, x, y)
+                sums = [total] if sums is None else [sums[0].plus(xp, total)]
+                pairs, carry = pairs + 1, None
+        # everything computed: only now is this accumulator changed
+        self.n_x += other.n_x
+        self.n_y += other.n_y
+        self._sums, self._pairs, self._carry = sums, pairs, carry
+        return self
+
+    def merged(self, other: StreamingMMD) -> StreamingMMD:
+        """A new accumulator holding the data of both; ``self`` and ``other`` are
+        left unchanged (the functional form of :meth:`merge`).
+
+        ``a.merged(b)`` is ``StreamingMMD.merged(a, b)``; it raises as :meth:`merge`.
+        """
+        if not isinstance(other, StreamingMMD):
+            raise TypeError(f"can only merge a StreamingMMD, got {type(other).__qualname__}")
+        if other is self:
+            raise ValueError("cannot merge an accumulator with itself (its data would count twice)")
+        return self._copy().merge(other)
 
     def _check_mergeable(self, other: StreamingMMD) -> None:
         """Refuse to merge accumulators whose sums do not describe the same features."""
@@ -421,6 +476,15 @@ class StreamingMMD:
         twin._sums = None if self._sums is None else list(self._sums)
         twin._carry = self._carry
         return twin
+
+    def _take(self, other: StreamingMMD) -> None:
+        """Become a copy of ``other`` (an empty accumulator merging a fed one): its
+        parameters and features (shared, as :meth:`fork` shares them) and its data."""
+        self.n_features, self.seed = other.n_features, other.seed
+        self._setup = other._setup
+        self.n_x, self.n_y, self._pairs = other.n_x, other.n_y, other._pairs
+        self._sums = None if other._sums is None else list(other._sums)
+        self._carry = other._carry
 
     def __repr__(self) -> str:
         return (

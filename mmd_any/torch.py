@@ -84,8 +84,13 @@ class MMDLoss(nn.Module):
     fix_sigma : float, optional
         The seeds' fixed bandwidth ``b`` (the kernel is ``exp(−D/(b·…))``);
         None means the mean off-diagonal squared distance of the batch.
-    kernel : mmd_any.kernels.Kernel, optional
-        Any kernel; overrides the four seed arguments.
+    kernel : mmd_any.kernels.Kernel or str, optional
+        Any kernel, or its name; overrides the four seed arguments.
+    bandwidth : float, sequence of float, array, str or BandwidthRule, optional
+        With ``kernel`` a name, its bandwidth (as for :func:`mmd_any.mmd2`):
+        ``MMDLoss(kernel="gaussian", bandwidth=1.0)`` is
+        ``MMDLoss(kernel=Gaussian(1.0))``. The seeds' ladder takes ``fix_sigma``
+        instead: ``bandwidth`` without ``kernel`` is refused.
     estimator : {"biased", "unbiased", "linear"}
         ``"biased"`` (the seeds') is ≥ 0; ``"unbiased"`` has no bias towards
         separating small batches.
@@ -99,8 +104,9 @@ class MMDLoss(nn.Module):
         Unexpected keyword arguments, a ``kernel`` that is not a Kernel or a
         kernel name, and the type errors of :func:`seed_kernel`.
     ValueError
-        An unknown ``estimator``, a ``memory_budget`` < 1, and the value errors
-        of :func:`seed_kernel`.
+        An unknown ``estimator``, a ``memory_budget`` < 1, a ``bandwidth``
+        without a kernel name (:func:`mmd_any.kernels.as_kernel`), and the
+        value errors of :func:`seed_kernel`.
 
     Examples
     --------
@@ -109,6 +115,8 @@ class MMDLoss(nn.Module):
     >>> loss = MMDLoss()(torch.tensor([[1, 2, 3]]), torch.tensor([[1, 1, 2]]))
     >>> round(loss.item(), 4)
     6.1863
+    >>> MMDLoss(kernel="gaussian", bandwidth=2.0)
+    MMDLoss(kernel=Gaussian(bandwidth=2.0), estimator='biased')
     """
 
     def __init__(
@@ -118,7 +126,8 @@ class MMDLoss(nn.Module):
         kernel_num: int = 5,
         fix_sigma: float | None = None,
         *,
-        kernel: Kernel | None = None,
+        kernel: Kernel | str | None = None,
+        bandwidth: Any = None,
         estimator: str = "biased",
         memory_budget: int | None = None,
         **kwargs: Any,
@@ -132,8 +141,13 @@ class MMDLoss(nn.Module):
         self.fix_sigma = fix_sigma
         self.estimator = check_choice(estimator, "estimator", ESTIMATORS)
         self.memory_budget = check_memory_budget(memory_budget)
+        if kernel is None and bandwidth is not None:
+            raise ValueError(
+                "`bandwidth` goes with `kernel=` a kernel name (e.g. kernel='gaussian'); "
+                "the seeds' rbf ladder takes `fix_sigma`"
+            )
         self.kernel = (
-            as_kernel(kernel)
+            as_kernel(kernel, bandwidth)
             if kernel is not None
             else seed_kernel(kernel_type, kernel_mul, kernel_num, fix_sigma)
         )

@@ -92,7 +92,7 @@ from ._namespace import as_0d, from_host, host_floats, prepare_samples, refuse_o
 from ._precision import full_precision
 from ._registry import resolve_preset
 from .bandwidths import DistanceQuantiles, Median, Sigmas
-from .estimators import plan_for
+from .estimators import plan_for, refuse_preset_bandwidth
 from .kernels import Gaussian, Kernel, Laplacian, _Radial, as_kernel
 
 __all__ = [
@@ -226,7 +226,7 @@ def _resolve_estimator(estimator: str | None, method: str) -> str:
 
 
 def _resolve_preset(
-    kernel: Any, estimator: str | None, preset: Any, method: str
+    kernel: Any, estimator: str | None, preset: Any, method: str, bandwidth: Any = None
 ) -> tuple[Any, str | None, Any]:
     """A preset's kernel and estimator (single-kernel test only)."""
     if preset is None:
@@ -237,6 +237,7 @@ def _resolve_preset(
             f"`preset` {chosen.name!r} fixes the kernel and the estimator; pass either "
             "`preset` or `kernel`/`estimator`"
         )
+    refuse_preset_bandwidth(chosen, bandwidth)
     if method != SINGLE:
         raise ValueError(
             f"`preset` {chosen.name!r} fixes one kernel, for the single-kernel test; "
@@ -245,7 +246,9 @@ def _resolve_preset(
     return chosen.kernel, chosen.estimator, chosen
 
 
-def _given_kernels(kernel: str | Kernel | Sequence[str | Kernel]) -> list[Kernel]:
+def _given_kernels(
+    kernel: str | Kernel | Sequence[str | Kernel], bandwidth: Any = None
+) -> list[Kernel]:
     if isinstance(kernel, str | Kernel):
         given = [kernel]
     elif isinstance(kernel, Iterable):
@@ -257,7 +260,7 @@ def _given_kernels(kernel: str | Kernel | Sequence[str | Kernel]) -> list[Kernel
         )
     if not given:
         raise ValueError("`kernel` must name at least one kernel")
-    return [as_kernel(k) for k in given]
+    return [as_kernel(k, bandwidth) for k in given]
 
 
 def _expand_median(k: Kernel) -> Kernel:
@@ -269,14 +272,20 @@ def _expand_median(k: Kernel) -> Kernel:
     return k
 
 
-def _collection(kernel: Any, method: str) -> list[Kernel]:
-    """The kernels whose terms are tested (one for the single test)."""
+def _collection(kernel: Any, method: str, bandwidth: Any = None) -> list[Kernel]:
+    """The kernels whose terms are tested (one for the single test); ``bandwidth``:
+    that of each named kernel (:func:`mmd_any.kernels.as_kernel`)."""
     if kernel is None:
         defaults = {"fuse": fuse_collection, "combined": combined_collection}
         if method in defaults:
+            if bandwidth is not None:
+                raise ValueError(
+                    f"aggregate={method!r} has its own collection, with its own bandwidths; "
+                    "name the kernels `bandwidth` is for, e.g. kernel=['gaussian', 'laplacian']"
+                )
             return defaults[method]()
         kernel = "gaussian"
-    kernels = _given_kernels(kernel)
+    kernels = _given_kernels(kernel, bandwidth)
     if method == SINGLE:
         if len(kernels) > 1:
             raise ValueError("several kernels need an aggregated test (aggregate=True)")
@@ -401,11 +410,27 @@ class MMDTestResult:
         Parameters
         ----------
         ax : matplotlib Axes, array of Axes, or None
-            Where to draw; None creates a figure.
+            Where to draw; None creates a figure. An aggregated test needs one
+            Axes per panel (:func:`mmd_any.plotting.plot_test_result`).
 
         Returns
         -------
-        matplotlib Figure
+        matplotlib Axes or ndarray of Axes
+            The Axes drawn on, as matplotlib's own plotting functions return
+            them: the single test's Axes (``ax``, or the new figure's); for an
+            aggregated test a 1-D array of its panels' Axes in drawing order
+            (the first of ``ax``, or the new figure's). The figure is
+            ``axes.figure`` (``axes[0].figure`` for an array).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mmd_any
+        >>> rng = np.random.default_rng(0)
+        >>> result = mmd_any.mmd_test(rng.normal(size=(30, 2)), rng.normal(size=(30, 2)),
+        ...                           n_permutations=99, seed=0)
+        >>> ax = result.plot()  # doctest: +SKIP
+        >>> ax.figure.savefig("null.png")  # doctest: +SKIP
         """
         from .plotting import plot_test_result
 
@@ -519,9 +544,20 @@ def permutation_labels(
 
 
 class _Progress:
-    """A tqdm bar over kernel entries (tqdm is an optional dependency)."""
+    """A tqdm bar over the test's passes through its kernel matrices, shown in percent
+    (tqdm is an optional dependency).
 
-    def __init__(self, total: int, enabled: bool) -> None:
+    The work is counted in the kernel entries that
+    :meth:`mmd_any._gram.PooledGram.quadratic_forms` reports after each row block
+    (its rows times the columns from its diagonal on; the upper triangle for a
+    single tile), ``passes`` times (kernels × permutation blocks), so the updates
+    add up to the total exactly and the bar ends at 100%.
+    """
+
+    FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]"
+
+    def __init__(self, n_points: int, plan: _plan.Plan, passes: int, enabled: bool) -> None:
+        self.total = passes * self.pass_entries(n_points, plan)
         self.bar = None
         if not enabled:
             return
@@ -529,7 +565,15 @@ class _Progress:
             from tqdm.auto import tqdm
         except ImportError as exc:
             raise ImportError("progress=True needs tqdm: pip install 'mmd-any[progress]'") from exc
-        self.bar = tqdm(total=total, unit="entry", unit_scale=True, file=sys.stderr)
+        self.bar = tqdm(total=self.total, desc="mmd_test", bar_format=self.FORMAT, file=sys.stderr)
+
+    @staticmethod
+    def pass_entries(n_points: int, plan: _plan.Plan) -> int:
+        """The entries one pass of ``quadratic_forms`` reports, row block by row block."""
+        if plan.single_tile(n_points):
+            return n_points * (n_points + 1) // 2
+        starts = range(0, n_points, plan.rows)
+        return sum(min(plan.rows, n_points - r0) * (n_points - r0) for r0 in starts)
 
     def update(self, done: int) -> None:
         if self.bar is not None:
@@ -629,8 +673,10 @@ def mmd_test(
     y: Array,
     *,
     kernel: str | Kernel | Sequence[str | Kernel] | None = None,
+    bandwidth: Any = None,
     estimator: str | None = None,
     preset: Any = None,
+    standardize: bool = False,
     n_permutations: int = 1000,
     alpha: float = 0.05,
     seed: int | np.random.SeedSequence | None = None,
@@ -650,6 +696,15 @@ def mmd_test(
         The kernel of the single test (default: Gaussian, median bandwidth),
         or the kernels whose bandwidths form an aggregated test's collection
         (default: the method's own, see the module docstring).
+    bandwidth : float, sequence of float, array, str or BandwidthRule, optional
+        The bandwidth of each named radial kernel (see :func:`mmd_any.mmd2`):
+        ``kernel="gaussian", bandwidth=1.0`` is ``kernel=Gaussian(1.0)``. For an
+        aggregated test it gives the members' bandwidths of every named kernel
+        (``kernel=["gaussian", "laplacian"], bandwidth=[0.5, 1, 2]`` has six
+        members; ``"median"`` is expanded to the ladder ``median · 2^k`` as
+        for a plain-median kernel); with ``kernel=None`` it applies to the
+        Gaussian of the single and min-p tests, while ``"fuse"`` and
+        ``"combined"`` need the kernels named. None: the kernels' defaults.
     estimator : {"biased", "unbiased"} or None
         The MMD² estimator of the statistic. None: biased for the single and
         min-p tests, unbiased for ``"fuse"`` and ``"combined"``, which are
@@ -657,6 +712,10 @@ def mmd_test(
     preset : str or Preset, optional
         A peer's convention (see :func:`mmd_any.mmd2`) for the single test:
         its kernel and estimator, and its scaling of the reported statistic.
+    standardize : bool
+        Scale every feature by the pooled sample's mean and standard
+        deviation before the kernel (bandwidth rules then see standardised
+        data; a fixed bandwidth is in standard deviations).
     n_permutations : int
         Number of random permutations ``P`` (≥ 1). A
         :class:`PermutationsWarning` says when ``1/(1 + P) > alpha``: the test
@@ -705,8 +764,9 @@ def mmd_test(
         an estimator other than ``"biased"``/``"unbiased"`` (or ``"biased"``
         with ``"fuse"``/``"combined"``), an unknown ``aggregate``, an empty
         kernel collection or several kernels for the single test, a preset
-        with ``kernel``/``estimator`` or with an aggregated test, and the
-        errors of :func:`mmd_any.mmd2`.
+        with ``kernel``/``estimator``/``bandwidth`` or with an aggregated test,
+        ``bandwidth`` with ``kernel=None`` for ``"fuse"``/``"combined"``, and
+        the errors of :func:`mmd_any.mmd2`.
 
     Examples
     --------
@@ -720,17 +780,23 @@ def mmd_test(
     >>> result = mmd_any.mmd_test(x, y, n_permutations=200, seed=1, aggregate=True)
     >>> result.method, result.reject, len(result.bandwidths)
     ('combined', True, 20)
+    >>> fixed = mmd_any.mmd_test(x, y, kernel="gaussian", bandwidth=[0.5, 1.0, 2.0],
+    ...                          aggregate="minp", n_permutations=200, seed=1)
+    >>> fixed.bandwidths
+    (0.5, 1.0, 2.0)
     """
     method = _method(aggregate)
-    kernel, estimator, chosen = _resolve_preset(kernel, estimator, preset, method)
+    kernel, estimator, chosen = _resolve_preset(kernel, estimator, preset, method, bandwidth)
     estimator = _resolve_estimator(estimator, method)
     n_permutations, alpha = _check_options(n_permutations, alpha)
     seed = check_seed(seed)
-    kernels = _collection(kernel, method)
+    kernels = _collection(kernel, method, bandwidth)
     block_size = _plan.check_block_size(block_size)
     memory_budget = _plan.check_memory_budget(memory_budget)
     min_size = 2 if estimator == "unbiased" else 1
-    samples = prepare_samples(x, y, check_finite=check_finite, min_size=min_size)
+    samples = prepare_samples(
+        x, y, check_finite=check_finite, min_size=min_size, standardize=standardize
+    )
     xp = samples.xp
     n, m = samples.x.shape[0], samples.y.shape[0]
     if chosen is not None and chosen.equal_sizes and n != m:
@@ -828,8 +894,7 @@ def _member_statistics(
     terms = max(g.n_terms for g in grams)
     plan = plan_for(samples, n_points, weight_rows, *budget, terms)
     blocks = permutation_labels(n, m, n_permutations, seed, plan.weight_rows)
-    work = len(grams) * len(blocks) * n_points * (n_points + 1) // 2
-    bar = _Progress(work, progress)
+    bar = _Progress(n_points, plan, len(grams) * len(blocks), progress)
     try:
         with full_precision(xp, samples.device):
             parts = [_statistics(g, blocks, statistic, plan, bar.update, squares) for g in grams]

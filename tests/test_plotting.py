@@ -43,6 +43,11 @@ def _visible(fig) -> list:
     return [ax for ax in fig.axes if ax.get_visible()]
 
 
+def _figure(drawn):
+    """The figure of what ``plot`` returned: an Axes, or an array of them (aggregated)."""
+    return np.ravel(drawn)[0].figure
+
+
 def _line(ax, prefix: str):
     """The one vertical line of ``ax`` whose label starts with ``prefix`` (or None)."""
     found = [line for line in ax.lines if line.get_label().startswith(prefix)]
@@ -58,8 +63,10 @@ def _position(line) -> float:
 
 def test_single_test_draws_its_threshold(data) -> None:
     result = _test(data, False)
-    fig = result.plot()
+    drawn = result.plot()
+    fig = drawn.figure
     (ax,) = _visible(fig)
+    assert ax is drawn
     null = np.asarray(result.null_distribution)
     threshold = _line(ax, "threshold (α = 0.05)")
     assert _position(threshold) == pytest.approx(np.quantile(null, 1 - ALPHA))
@@ -70,8 +77,10 @@ def test_minp_draws_the_corrected_thresholds(data) -> None:
     result = _test(data, "minp")
     thresholds = result.member_thresholds()
     assert any(math.isfinite(t) for t in thresholds)  # the lines are drawn
-    fig = result.plot()
+    drawn = result.plot()
+    fig = _figure(drawn)
     axes = _visible(fig)
+    assert axes == list(drawn)
     assert len(axes) == len(result.kernels) == 9
     for index, (ax, threshold) in enumerate(zip(axes, thresholds, strict=True)):
         line = _line(ax, "corrected threshold (α = 0.05, min-p)")
@@ -96,7 +105,7 @@ def test_minp_says_when_a_member_never_rejects(data) -> None:
     result = _test(data, "minp", permutations=19, kernel=_three())
     thresholds = result.member_thresholds()
     assert all(t == math.inf for t in thresholds)  # 19 permutations: too few to reject
-    fig = result.plot()
+    fig = _figure(result.plot())
     for ax in _visible(fig):
         assert _line(ax, "corrected threshold") is None
         assert "never rejects" in ax.get_title()
@@ -108,8 +117,10 @@ def test_fuse_and_combined_draw_the_aggregated_null_first(data, method: str) -> 
     result = _test(data, method, kernel=_three())
     members = len(result.kernels)
     assert members == 3
-    fig = result.plot()
+    drawn = result.plot()
+    fig = _figure(drawn)
     axes = _visible(fig)
+    assert axes == list(drawn)
     assert len(axes) == 1 + members
     first, rest = axes[0], axes[1:]
     # the aggregated statistic's own null, observed value and threshold
@@ -142,8 +153,8 @@ def test_fuse_and_combined_draw_the_aggregated_null_first(data, method: str) -> 
 def test_default_combined_collection_draws_one_more_panel(data) -> None:
     result = _test(data, True, permutations=19)
     assert result.method == "combined"
-    fig = result.plot()
-    assert len(_visible(fig)) == 1 + len(result.kernels) == 21
+    drawn = result.plot()
+    assert len(_visible(_figure(drawn))) == len(drawn) == 1 + len(result.kernels) == 21
 
 
 @pytest.mark.parametrize(("method", "extra"), [("minp", 0), ("fuse", 1), ("combined", 1)])
@@ -151,7 +162,9 @@ def test_given_axes_must_hold_every_panel(data, method: str, extra: int) -> None
     result = _test(data, method, permutations=19, kernel=_three())
     needed = len(result.kernels) + extra
     fig, axes = plt.subplots(1, needed)
-    assert result.plot(ax=axes) is fig
+    drawn = result.plot(ax=axes)
+    assert list(drawn) == list(axes)
+    assert drawn[0].figure is fig
     if extra:
         assert axes[0].get_xlabel() != "MMD²"  # the aggregated statistic's panel
     _, too_few = plt.subplots(1, needed - 1)
