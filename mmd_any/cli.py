@@ -4,6 +4,7 @@
     mmd-any test A.npy B.csv [--kernel gaussian] [--bandwidth median|FLOAT|LIST] ...
     mmd-any test A.npy B.csv --aggregate [minp|fuse|combined] ...
     mmd-any distance A.npy B.npy [--kernel ...] [--estimator ...]
+    mmd-any --version
 
 Errors in the inputs print one line and exit with status 2 (argparse's
 convention), never a traceback.
@@ -16,6 +17,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ import numpy as np
 
 from . import _scaling, kernels
 from ._aggregation import STATISTIC_KINDS
-from ._namespace import host_floats
+from ._namespace import host_floats, prepare_samples
 from ._precision import full_precision
 from .io import InputError, load_sample
 from .two_sample import RECOMMENDED
@@ -64,6 +66,35 @@ class UsageError(Exception):
 # -- arguments ---------------------------------------------------------------------------
 
 
+def _version() -> str:
+    """The installed distribution's version, else the package's own (a bare checkout)."""
+    try:
+        return metadata.version("mmd-any")
+    except metadata.PackageNotFoundError:
+        from . import __version__
+
+        return __version__
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` with each option's default as "(default: …)", except where there is
+    none to show (None, a flag's False) or the help text already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        default = action.default
+        if default is None or default is False or default is argparse.SUPPRESS:
+            return action.help
+        if "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _kernel_name(text: str) -> str:
+    """A kernel name of ``--kernel``, the library's aliases (rbf, imq, poly) mapped to
+    their canonical names."""
+    return kernels._ALIASES.get(text, text)
+
+
 def _bandwidth(text: str) -> Any:
     if text in ("median", "mean"):
         return text
@@ -88,44 +119,98 @@ def _seed(text: str) -> int:
     return value
 
 
-def _add_sample_options(parser: argparse.ArgumentParser) -> None:
+def _add_sample_options(parser: argparse.ArgumentParser, aggregate: bool = False) -> None:
+    """The options of ``test`` and ``distance`` (``aggregate``: their help texts say
+    what they mean with ``--aggregate``, an option of ``test`` only)."""
+    aliases = ", ".join(f"{alias} = {name}" for alias, name in kernels._ALIASES.items())
     parser.add_argument("a", help="first sample: .npy, .npz, .csv, .tsv or .parquet")
     parser.add_argument("b", help="second sample, same number of columns")
-    parser.add_argument("--key", help="array name inside .npz files")
-    parser.add_argument("--columns", help="comma-separated column names or 0-based indices")
+    parser.add_argument(
+        "--key", help="array name inside .npz files (default: the file's only array)"
+    )
+    parser.add_argument(
+        "--columns", help="comma-separated column names or 0-based indices (default: all)"
+    )
+    parser.add_argument(
+        "--standardize",
+        action="store_true",
+        help="scale every column to mean 0 and standard deviation 1 with the statistics of "
+        "both files pooled, before the kernel: the median bandwidth is then in standard "
+        "deviations, and a number given to --bandwidth is too",
+    )
     parser.add_argument(
         "--kernel",
         default=None,
-        choices=sorted({*RADIAL, *OTHER}),
-        help="default gaussian; with --aggregate, default: the method's own collection",
+        type=_kernel_name,
+        choices=sorted({*RADIAL, *OTHER, *kernels._ALIASES}),
+        metavar="NAME",
+        help=f"gaussian (default), {', '.join([*RADIAL, *OTHER][1:])}; aliases {aliases}"
+        + ("; with --aggregate, default: the method's own collection" if aggregate else ""),
     )
     parser.add_argument(
         "--bandwidth",
         type=_bandwidth,
         default=None,
-        help="median (default), mean, a number or a list like 0.5,1,2 (radial kernels); "
-        "with --aggregate, the collection's bandwidths (median: median·2^k for minp)",
+        help="median, mean, a number or a list like 0.5,1,2 (radial kernels; default: median)"
+        + (
+            "; with --aggregate, the collection's bandwidths (median: median·2^k for minp)"
+            if aggregate
+            else ""
+        ),
     )
     parser.add_argument(
         "--estimator",
         default=None,
         choices=["biased", "unbiased"],
-        help="default: biased, and unbiased for --aggregate fuse/combined (which need it)",
+        help="the MMD² estimator (default: biased"
+        + ("; unbiased for --aggregate fuse/combined, which need it)" if aggregate else ")"),
     )
-    parser.add_argument("--backend", default="numpy", choices=["numpy", "torch", "cupy", "jax"])
-    parser.add_argument("--device", default=None, help="e.g. cpu or cuda:0 (torch, cupy, jax)")
-    parser.add_argument("--dtype", default="float64", choices=["float32", "float64"])
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--backend",
+        default="numpy",
+        choices=["numpy", "torch", "cupy", "jax"],
+        help="array library to compute with",
+    )
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="e.g. cpu or cuda:0 (torch, cupy, jax; default: the backend's default device)",
+    )
+    parser.add_argument(
+        "--dtype",
+        default="float64",
+        choices=["float32", "float64"],
+        help="floating dtype of the computation",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object instead of the text report"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="mmd-any", description="Maximum Mean Discrepancy between two samples."
+        prog="mmd-any",
+        description="Maximum Mean Discrepancy between two samples.",
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"mmd-any {_version()}",
+        help="print the version and exit",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    test = commands.add_parser("test", help="permutation two-sample test")
-    _add_sample_options(test)
-    test.add_argument("--permutations", type=int, default=1000)
+    test = commands.add_parser(
+        "test",
+        help="permutation two-sample test",
+        description="Permutation test of H0: the rows of both files come from the same "
+        "distribution.",
+        formatter_class=_HelpFormatter,
+    )
+    _add_sample_options(test, aggregate=True)
+    test.add_argument(
+        "--permutations", type=int, default=1000, help="number of random permutations"
+    )
     methods = "; ".join(f"{name}: {text}" for name, text in AGGREGATE_METHODS.items())
     test.add_argument(
         "--aggregate",
@@ -136,14 +221,31 @@ def _parser() -> argparse.ArgumentParser:
         help=f"an aggregated test over a kernel collection, exact level; alone: "
         f"{RECOMMENDED} (recommended). {methods}",
     )
-    test.add_argument("--alpha", type=float, default=0.05)
-    test.add_argument("--seed", type=_seed, default=0, help="non-negative integer (default 0)")
-    test.add_argument("--plot", help="write the null distribution picture to this .png")
-    distance = commands.add_parser("distance", help="MMD² and MMD only")
+    test.add_argument("--alpha", type=float, default=0.05, help="level of the test")
+    test.add_argument(
+        "--seed", type=_seed, default=0, help="seed of the permutations, a non-negative integer"
+    )
+    test.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="write the null distribution picture to this .png, .pdf or .svg",
+    )
+    distance = commands.add_parser(
+        "distance",
+        help="MMD² and MMD only",
+        description="The MMD² and MMD between the rows of two files, without a test.",
+        formatter_class=_HelpFormatter,
+    )
     _add_sample_options(distance)
-    demo = commands.add_parser("demo", help="a real two-sample problem end to end (digits)")
-    demo.add_argument("--permutations", type=int, default=500)
-    demo.add_argument("--plot", default=DEMO_PLOT, help=f"picture to write (default {DEMO_PLOT})")
+    demo = commands.add_parser(
+        "demo",
+        help="a real two-sample problem end to end (digits)",
+        description="Two tests on scikit-learn's digits (same distribution, shifted "
+        "domain) and a picture of their null distributions.",
+        formatter_class=_HelpFormatter,
+    )
+    demo.add_argument("--permutations", type=int, default=500, help="number of random permutations")
+    demo.add_argument("--plot", default=DEMO_PLOT, metavar="FILE", help="picture to write")
     return parser
 
 
@@ -206,10 +308,16 @@ def _test_kernel(args: argparse.Namespace) -> kernels.Kernel | None:
     return _kernel(args.kernel, args.bandwidth)
 
 
-def _bandwidths_used(kernel: kernels.Kernel, x: np.ndarray, y: np.ndarray) -> list[float] | None:
-    """The bandwidths the kernel resolves to on these samples (for the report)."""
+def _bandwidths_used(
+    kernel: kernels.Kernel, x: np.ndarray, y: np.ndarray, standardize: bool = False
+) -> list[float] | None:
+    """The bandwidths the kernel resolves to on these samples (for the report), in the
+    units the kernel sees (standard deviations with ``standardize``)."""
     if not hasattr(kernel, "rule"):
         return None
+    if standardize:
+        samples = prepare_samples(x, y, standardize=True)
+        x, y = samples.x, samples.y
     z = np.concatenate([x, y])
     with full_precision(np):
         _, groups, data_scale = _scaling.resolve_parameters(np, kernel, z, [len(x), len(y)])
@@ -217,10 +325,15 @@ def _bandwidths_used(kernel: kernels.Kernel, x: np.ndarray, y: np.ndarray) -> li
     return [float(group.base) * unit * scale for group in groups for scale in group.scales]
 
 
+def _note(message: str) -> None:
+    """A loader's one-line note on how a file was read (a dropped pandas index)."""
+    print(message, file=sys.stderr)
+
+
 def _load(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
     columns = args.columns.split(",") if args.columns else None
-    x = load_sample(args.a, key=args.key, columns=columns)
-    y = load_sample(args.b, key=args.key, columns=columns)
+    x = load_sample(args.a, key=args.key, columns=columns, notes=_note)
+    y = load_sample(args.b, key=args.key, columns=columns, notes=_note)
     if x.shape[1] != y.shape[1]:
         raise UsageError(f"{args.a} has {x.shape[1]} columns but {args.b} has {y.shape[1]}")
     if len(x) < 2 or len(y) < 2:
@@ -260,6 +373,7 @@ def _run_test(
         seed=args.seed,
         aggregate=args.aggregate or False,
         progress=_progress_wanted(args),
+        standardize=getattr(args, "standardize", False),
     )
     seconds = time.perf_counter() - start
     report = {
@@ -273,6 +387,7 @@ def _run_test(
         "n_x": result.n_x,
         "n_y": result.n_y,
         "d": x.shape[1],
+        "standardized": getattr(args, "standardize", None),  # None: the demo, no such option
         "kernel": args.kernel or _families(result.kernels),
         "bandwidth": _bandwidth_report(result),
         "estimator": result.estimator,
@@ -282,6 +397,7 @@ def _run_test(
         "seed": args.seed,
         "backend": args.backend,
         "device": args.device or "cpu",
+        "dtype": args.dtype,
         "seconds": round(seconds, 4),
     }
     if result.aggregated:
@@ -347,8 +463,13 @@ def _check_plot_path(plot: str) -> None:
 
 
 def _save(figure: Any, plot: str) -> None:
+    """Write the picture of ``figure``: a Figure, or what ``MMDTestResult.plot`` returns
+    (its Axes, or an array of them), whose figure it is."""
     import matplotlib.pyplot as plt
 
+    if not hasattr(figure, "savefig"):
+        first = figure if hasattr(figure, "figure") else np.asarray(figure).flat[0]
+        figure = first.figure
     try:
         figure.savefig(plot, dpi=120)
     except OSError as error:
@@ -393,6 +514,8 @@ def _print_test(report: dict) -> None:
         f"  kernel      {kernel}",
         f"  estimator   {report['estimator']}, {runs}",
     ]
+    if report["standardized"] is not None:
+        lines.append(f"  features    standardized: {str(report['standardized']).lower()}")
     if report["aggregate"]:
         method = report["method"]
         selected = report["selected"]
@@ -410,7 +533,8 @@ def _print_test(report: dict) -> None:
         lines.append(f"  MMD²        {report['statistic']:.6g}")
     lines += [
         f"  p-value     {report['pvalue']:.4g} -> {decision} at alpha = {report['alpha']:g}",
-        f"  time        {report['seconds']:.2f} s on {report['backend']} ({report['device']})",
+        f"  time        {report['seconds']:.2f} s on {report['backend']} ({report['device']}, "
+        f"{report['dtype']})",
     ]
     if report["aggregate"]:
         lines.append("  members     (MMD², p-value uncorrected)")
@@ -464,6 +588,7 @@ def _command_distance(args: argparse.Namespace) -> int:
             _to_backend(y, args.backend, args.device, args.dtype),
             kernel=kernel,
             estimator=estimator,
+            standardize=args.standardize,
         )
     )
     seconds = time.perf_counter() - start
@@ -477,8 +602,12 @@ def _command_distance(args: argparse.Namespace) -> int:
         "n_x": len(x),
         "n_y": len(y),
         "d": x.shape[1],
+        "standardized": args.standardize,
         "kernel": args.kernel or "gaussian",
-        "bandwidth": _bandwidths_used(kernel, x, y),
+        "bandwidth": _bandwidths_used(kernel, x, y, args.standardize),
+        "backend": args.backend,
+        "device": args.device or "cpu",
+        "dtype": args.dtype,
         "seconds": round(seconds, 4),
     }
     if args.json:
@@ -487,7 +616,8 @@ def _command_distance(args: argparse.Namespace) -> int:
         print(
             f"MMD² = {value:.6g}   MMD = {report['mmd']:.6g}   ({estimator}, {report['kernel']}, "
             f"bandwidth {_format_bandwidth(report['bandwidth'])}; n = {len(x)}, m = {len(y)}, "
-            f"d = {x.shape[1]}; {seconds:.2f} s)"
+            f"d = {x.shape[1]}; standardized: {str(args.standardize).lower()}; "
+            f"{args.dtype}, {seconds:.2f} s)"
         )
     return 0
 

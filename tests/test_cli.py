@@ -6,14 +6,19 @@ import json
 import shutil
 import subprocess
 import sys
+import types
+import typing
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import mmd_any
+from mmd_any import cli
 from mmd_any.cli import AGGREGATE_METHODS, main
 from mmd_any.io import load_sample
+from mmd_any.kernels import _ALIASES
 from mmd_any.two_sample import AGGREGATIONS
 
 pytest.importorskip("matplotlib")
@@ -401,3 +406,197 @@ def test_the_cli_describes_every_aggregated_method_of_the_library() -> None:
 
     assert tuple(cli.AGGREGATE_METHODS) == two_sample.AGGREGATIONS
     assert cli.RECOMMENDED == two_sample.RECOMMENDED
+
+
+# -- version, help, aliases, dtype, progress ----------------------------------------------
+
+
+def test_version_prints_the_package_version_without_a_command(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    captured = capsys.readouterr()
+    assert captured.out == f"mmd-any {metadata.version('mmd-any')}\n"
+    assert captured.err == ""
+    assert metadata.version("mmd-any") == mmd_any.__version__
+
+
+def test_version_falls_back_to_the_package_attribute(monkeypatch) -> None:
+    def missing(name: str) -> str:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(cli.metadata, "version", missing)
+    assert cli._version() == mmd_any.__version__
+
+
+def _help(command: list[str], capsys) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--help"])
+    assert exit_info.value.code == 0
+    return " ".join(capsys.readouterr().out.split())  # one line, whatever the terminal width
+
+
+@pytest.mark.parametrize(
+    ("command", "defaults"),
+    [
+        (
+            ["test"],
+            [
+                "number of random permutations (default: 1000)",
+                "level of the test (default: 0.05)",
+                "a non-negative integer (default: 0)",
+                "(default: float64)",
+                "(default: numpy)",
+                "(default: biased; unbiased for --aggregate fuse/combined",
+                "kernels; default: median)",
+                "gaussian (default)",
+            ],
+        ),
+        (["distance"], ["(default: float64)", "(default: numpy)", "(default: biased)"]),
+        (["demo"], ["(default: 500)", "(default: mmd-any-demo.png)"]),
+    ],
+)
+def test_help_shows_the_defaults(command: list[str], defaults: list[str], capsys) -> None:
+    text = _help(command, capsys)
+    for default in defaults:
+        assert default in text, default
+    for unhelpful in ("(default: None)", "(default: False)", "(default: True)"):
+        assert unhelpful not in text
+    if command == ["distance"]:
+        assert "--aggregate" not in text  # an option of `test` only
+
+
+def test_help_lists_the_kernel_aliases(capsys) -> None:
+    text = _help(["test"], capsys)
+    for alias, name in _ALIASES.items():
+        assert f"{alias} = {name}" in text
+
+
+@pytest.mark.parametrize(("alias", "name"), sorted(_ALIASES.items()))
+def test_kernel_aliases_are_reported_by_their_canonical_name(
+    samples, alias: str, name: str, capsys
+) -> None:
+    a, b = samples
+    report = _json(["distance", str(a), str(b), "--json", "--kernel", alias], capsys)
+    assert report["kernel"] == name
+    assert report == {
+        **_json(["distance", str(a), str(b), "--json", "--kernel", name], capsys),
+        "seconds": report["seconds"],
+    }
+
+
+def test_test_command_accepts_an_alias(samples, capsys) -> None:
+    a, b = samples
+    arguments = ["test", str(a), str(b), "--permutations", "19"]
+    report = _json([*arguments, "--json", "--kernel", "rbf"], capsys)
+    assert report["kernel"] == "gaussian"
+    assert main([*arguments, "--kernel", "rbf"]) == 0
+    out = capsys.readouterr().out
+    assert "gaussian, bandwidth" in out
+    assert "rbf" not in out
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_reports_say_the_dtype(samples, dtype: str, capsys) -> None:
+    a, b = samples
+    test = ["test", str(a), str(b), "--permutations", "19", "--dtype", dtype]
+    assert _json([*test, "--json"], capsys)["dtype"] == dtype
+    assert main(test) == 0
+    assert f"(cpu, {dtype})" in capsys.readouterr().out
+    distance = ["distance", str(a), str(b), "--dtype", dtype]
+    assert _json([*distance, "--json"], capsys)["dtype"] == dtype
+    assert main(distance) == 0
+    assert f"; {dtype}, " in capsys.readouterr().out
+
+
+class _RecordingBar:
+    """Stands in for tqdm: records the total and every update."""
+
+    bars: typing.ClassVar[list[_RecordingBar]] = []
+
+    def __init__(self, total: int, **options: object) -> None:
+        self.total, self.options, self.updates, self.closed = total, options, [], False
+        _RecordingBar.bars.append(self)
+
+    def update(self, done: int) -> None:
+        self.updates.append(done)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def recorded_bars(monkeypatch) -> list[_RecordingBar]:
+    package, auto = types.ModuleType("tqdm"), types.ModuleType("tqdm.auto")
+    auto.tqdm = package.tqdm = _RecordingBar
+    package.auto = auto
+    monkeypatch.setitem(sys.modules, "tqdm", package)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", auto)
+    monkeypatch.setattr(_RecordingBar, "bars", [])
+    return _RecordingBar.bars
+
+
+@pytest.mark.parametrize("aggregate", [False, "minp", "fuse"])
+def test_progress_updates_add_up_to_the_total(recorded_bars, aggregate) -> None:
+    """Several tiles (60 points, 16-row tiles: 4 row blocks) and several permutation
+    blocks (a budget of 10 weight rows per pass for 1 + 49 labellings): the bar ends
+    at exactly its total, and shows percent, not kernel entries."""
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(30, 2)), rng.normal(size=(30, 2))
+    itemsize, n_points = 8, 60
+    mmd_any.mmd_test(
+        x,
+        y,
+        n_permutations=49,
+        seed=0,
+        aggregate=aggregate,
+        progress=True,
+        block_size=16,
+        memory_budget=8 * 10 * n_points * itemsize,
+    )
+    (bar,) = recorded_bars
+    assert bar.closed
+    assert sum(bar.updates) == bar.total
+    row_blocks = 4
+    assert len(bar.updates) % row_blocks == 0
+    assert len(bar.updates) // row_blocks >= 5  # passes: kernels × permutation blocks
+    assert "{percentage" in bar.options["bar_format"]
+    assert "{n" not in bar.options["bar_format"]  # no count of entries
+
+
+def test_progress_of_a_single_tile_adds_up_to_the_total(recorded_bars) -> None:
+    rng = np.random.default_rng(3)
+    mmd_any.mmd_test(rng.normal(size=(20, 2)), rng.normal(size=(15, 2)), progress=True)
+    (bar,) = recorded_bars
+    assert sum(bar.updates) == bar.total == 35 * 36 // 2
+
+
+def test_cli_progress_bar_when_stderr_is_a_terminal(samples, recorded_bars, monkeypatch) -> None:
+    a, b = samples
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert main(["test", str(a), str(b), "--permutations", "19"]) == 0
+    (bar,) = recorded_bars
+    assert sum(bar.updates) == bar.total
+
+
+def test_plot_of_a_single_test(samples, tmp_path: Path, capsys) -> None:
+    a, b = samples
+    picture = tmp_path / "single.png"
+    arguments = ["test", str(a), str(b), "--permutations", "19", "--plot", str(picture)]
+    assert _json([*arguments, "--json"], capsys)["plot"] == str(picture)
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_save_takes_a_figure_its_axes_or_an_array_of_them(tmp_path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    drawings = [plt.figure(), plt.subplots()[1], plt.subplots(1, 2)[1], list(plt.subplots(1, 3)[1])]
+    for index, drawn in enumerate(drawings):
+        figure = drawn if index == 0 else np.asarray(drawn).flat[0].figure
+        target = tmp_path / f"{index}.png"
+        cli._save(drawn, str(target))
+        assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert not plt.fignum_exists(figure.number)  # closed after writing
