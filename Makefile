@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine (each reuses an existing environment):
 #   make demo   create .venv if needed, then run `mmd-any demo`
 #   make test   create .venv if needed, then ruff and the test suite (what .ci/run runs)
+#   make docs   the documentation site in docs/_build/html (warnings are errors)
 # The environment is rebuilt only when pyproject.toml changes (or with `make clean`).
 
 PYTHON ?= python3
@@ -11,7 +12,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 EXTRAS := test,jax,dask,dev,peers
 
-.PHONY: env demo test lint clean
+.PHONY: env demo test lint docs clean
 
 env: $(STAMP)
 
@@ -27,10 +28,14 @@ demo: $(STAMP)
 	$(BIN)/mmd-any demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check mmd_any tests benchmarks examples
+	$(BIN)/ruff check mmd_any tests benchmarks examples docs
 
 test: lint
 	$(BIN)/python -m pytest
+
+# the documentation site: API reference, user guide, examples run at build time
+docs: $(STAMP)
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
 
 clean:
 	rm -rf $(VENV)
