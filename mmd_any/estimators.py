@@ -172,6 +172,13 @@ def _resolve_preset(
     if preset is None:
         estimator = "biased" if estimator is None else estimator
         return as_kernel("gaussian" if kernel is None else kernel, bandwidth), estimator, None
+    preset = chosen_preset(preset, kernel, estimator, bandwidth)
+    return preset.kernel, preset.estimator, preset
+
+
+def chosen_preset(preset: Any, kernel: Any, estimator: str | None, bandwidth: Any) -> Any:
+    """The preset ``preset`` names, refusing a ``kernel``, ``estimator`` or ``bandwidth``
+    given beside it (the preset fixes them)."""
     preset = resolve_preset(preset)
     if kernel is not None or estimator is not None:
         raise ValueError(
@@ -179,7 +186,7 @@ def _resolve_preset(
             "`preset` or `kernel`/`estimator`"
         )
     refuse_preset_bandwidth(preset, bandwidth)
-    return preset.kernel, preset.estimator, preset
+    return preset
 
 
 def mmd2(

@@ -90,9 +90,8 @@ from ._algebra import QuadraticStatistic, quadratic_statistic
 from ._checks import check_choice, check_count, check_real, check_seed
 from ._namespace import as_0d, from_host, host_floats, prepare_samples, refuse_overflow
 from ._precision import full_precision
-from ._registry import resolve_preset
 from .bandwidths import DistanceQuantiles, Median, Sigmas
-from .estimators import plan_for, refuse_preset_bandwidth
+from .estimators import chosen_preset, plan_for
 from .kernels import Gaussian, Kernel, Laplacian, _Radial, as_kernel
 
 __all__ = [
@@ -231,13 +230,7 @@ def _resolve_preset(
     """A preset's kernel and estimator (single-kernel test only)."""
     if preset is None:
         return kernel, estimator, None
-    chosen = resolve_preset(preset)
-    if kernel is not None or estimator is not None:
-        raise ValueError(
-            f"`preset` {chosen.name!r} fixes the kernel and the estimator; pass either "
-            "`preset` or `kernel`/`estimator`"
-        )
-    refuse_preset_bandwidth(chosen, bandwidth)
+    chosen = chosen_preset(preset, kernel, estimator, bandwidth)
     if method != SINGLE:
         raise ValueError(
             f"`preset` {chosen.name!r} fixes one kernel, for the single-kernel test; "
