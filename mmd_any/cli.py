@@ -680,10 +680,22 @@ def _command_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bare_aggregate(argv: Sequence[str]) -> list[str]:
+    """``--aggregate`` followed by an existing file (or nothing) is the flag alone, the
+    recommended test: ``mmd-any test --aggregate a.npy b.npy`` must not read ``a.npy``
+    as the method. Any other word stays the method, and an unknown one its error."""
+    tokens = list(argv)
+    for index, token in enumerate(tokens):
+        following = tokens[index + 1] if index + 1 < len(tokens) else None
+        if token == "--aggregate" and (following is None or Path(following).is_file()):
+            tokens[index] = f"--aggregate={RECOMMENDED}"
+    return tokens
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mmd-any`` console script; returns the exit status."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_bare_aggregate(sys.argv[1:] if argv is None else argv))
     commands = {"test": _command_test, "distance": _command_distance, "demo": _command_demo}
     try:
         return commands[args.command](args)

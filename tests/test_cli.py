@@ -600,3 +600,11 @@ def test_save_takes_a_figure_its_axes_or_an_array_of_them(tmp_path: Path) -> Non
         cli._save(drawn, str(target))
         assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert not plt.fignum_exists(figure.number)  # closed after writing
+
+
+def test_a_bare_aggregate_before_the_files_is_the_recommended_test(small, capsys) -> None:
+    a, b = small
+    report = _json(["test", "--aggregate", str(a), str(b), "--permutations", "19"], capsys)
+    assert report["method"] == "combined"
+    report = _json(["test", "--aggregate", "minp", str(a), str(b), "--permutations", "19"], capsys)
+    assert report["method"] == "minp"
