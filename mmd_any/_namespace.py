@@ -378,10 +378,11 @@ def _check_same_device(x: Array, y: Array) -> Any:
     return dev_x if dev_x is not None else dev_y
 
 
-def _feature_powers_of_two(xp: Any, low: Array, high: Array) -> Array:
-    """Per feature, ``2^⌊log2 max(|low|, |high|)⌋`` (at least the smallest normal
-    number): dividing by it is exact and brings every value into ``[-2, 2)``."""
-    largest = xp.maximum(xp.maximum(xp.abs(low), xp.abs(high)), xp.finfo(low.dtype).smallest_normal)
+def power_of_two_below(xp: Any, magnitude: Array) -> Array:
+    """``2^⌊log2 m⌋`` of non-negative magnitudes (elementwise), at least the smallest
+    normal number: dividing by it is exact and brings ``m`` into ``[1, 2)`` (the floor
+    also keeps the logarithm of 0 finite, and is not flushed to zero by XLA)."""
+    largest = xp.maximum(magnitude, xp.finfo(magnitude.dtype).smallest_normal)
     return 2.0 ** xp.floor(xp.log2(largest))
 
 
@@ -406,7 +407,8 @@ def _standardize(xp: Any, x: Array, y: Array) -> tuple[Array, Array]:
         low = xp.minimum(low, xp.min(ys, axis=0))
         high = xp.maximum(high, xp.max(ys, axis=0))
     constant = low == high
-    power = _feature_powers_of_two(xp, low, high)
+    # per feature: exact division bringing every value into [-2, 2)
+    power = power_of_two_below(xp, xp.maximum(xp.abs(low), xp.abs(high)))
     xu = xs / power
     yu = xu if same else ys / power
     size = x.shape[0] if same else x.shape[0] + y.shape[0]

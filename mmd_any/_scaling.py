@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from ._namespace import stop_gradient
+from ._namespace import power_of_two_below, stop_gradient
 from .bandwidths import Sigmas
 
 __all__ = ["Points", "in_data_units", "power_of_two_scale", "prepare_points", "resolve_parameters"]
@@ -39,8 +39,7 @@ def power_of_two_scale(xp: Any, z: Array) -> Array:
     largest magnitude into ``[1, 2)``; at most into the normal range for subnormal
     data (the floor at the smallest normal number also keeps the logarithm of
     all-zero data finite, and is not flushed to zero by XLA). Five operations."""
-    largest = xp.maximum(xp.max(xp.abs(z)), xp.finfo(z.dtype).smallest_normal)
-    return 2.0 ** xp.floor(xp.log2(largest))
+    return power_of_two_below(xp, xp.max(xp.abs(z)))
 
 
 def centres(kernel: Any, zero_sum: bool) -> bool:
