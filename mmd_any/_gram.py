@@ -251,7 +251,7 @@ class PooledGram:
                 once,
             )
             if progress is not None:
-                progress(n_points * (n_points + 1) // 2)
+                progress(plan.block_entries(n_points, 0))
             return self._forms_in_data_units(forms, squares)
         doubled = 2.0 * weights_t  # an off-diagonal tile stands for its mirror image too
         parts = []
@@ -267,7 +267,7 @@ class PooledGram:
                 tile = (left, rows, cols, doubled, per_term, None, False, twice)
                 parts.append(self._tile_forms(*tile))
             if progress is not None:
-                progress((r1 - r0) * (n_points - r0))
+                progress(plan.block_entries(n_points, r0))
         return self._forms_in_data_units(CompensatedSum.of(xp, parts, dev).value(xp), squares)
 
     def _forms_in_data_units(self, forms: Array, squares: bool) -> Array | tuple[Array, Array]:

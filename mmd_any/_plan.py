@@ -99,6 +99,20 @@ class Plan:
         """Whether the ``n_points × n_points`` matrix is computed as one tile."""
         return n_points <= self.rows
 
+    def block_entries(self, n_points: int, start: int) -> int:
+        """The kernel entries a pass over the symmetric ``n_points × n_points`` matrix
+        covers for the row block starting at ``start``: its rows times the columns from
+        its diagonal on (the upper triangle, for a single tile). What the engine reports
+        as progress after each row block."""
+        if self.single_tile(n_points):
+            return n_points * (n_points + 1) // 2
+        return min(self.rows, n_points - start) * (n_points - start)
+
+    def pass_entries(self, n_points: int) -> int:
+        """The sum of :meth:`block_entries` over one pass's row blocks."""
+        starts = [0] if self.single_tile(n_points) else range(0, n_points, self.rows)
+        return sum(self.block_entries(n_points, start) for start in starts)
+
 
 def itemsize(xp: Any, dtype: Any) -> int:
     """Bytes per element of a floating dtype."""

@@ -542,15 +542,15 @@ class _Progress:
 
     The work is counted in the kernel entries that
     :meth:`mmd_any._gram.PooledGram.quadratic_forms` reports after each row block
-    (its rows times the columns from its diagonal on; the upper triangle for a
-    single tile), ``passes`` times (kernels × permutation blocks), so the updates
-    add up to the total exactly and the bar ends at 100%.
+    (:meth:`mmd_any._plan.Plan.block_entries`), ``passes`` times (kernels ×
+    permutation blocks), so the updates add up to the total exactly and the bar
+    ends at 100%.
     """
 
     FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]"
 
     def __init__(self, n_points: int, plan: _plan.Plan, passes: int, enabled: bool) -> None:
-        self.total = passes * self.pass_entries(n_points, plan)
+        self.total = passes * plan.pass_entries(n_points)
         self.bar = None
         if not enabled:
             return
@@ -559,14 +559,6 @@ class _Progress:
         except ImportError as exc:
             raise ImportError("progress=True needs tqdm: pip install 'mmd-any[progress]'") from exc
         self.bar = tqdm(total=self.total, desc="mmd_test", bar_format=self.FORMAT, file=sys.stderr)
-
-    @staticmethod
-    def pass_entries(n_points: int, plan: _plan.Plan) -> int:
-        """The entries one pass of ``quadratic_forms`` reports, row block by row block."""
-        if plan.single_tile(n_points):
-            return n_points * (n_points + 1) // 2
-        starts = range(0, n_points, plan.rows)
-        return sum(min(plan.rows, n_points - r0) * (n_points - r0) for r0 in starts)
 
     def update(self, done: int) -> None:
         if self.bar is not None:
