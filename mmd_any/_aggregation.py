@@ -84,10 +84,11 @@ def rank_pvalues(xp: Any, stats: Array, eps: float, magnitude: Array) -> Array:
     return rank_counts(xp, stats, eps, magnitude) / stats.shape[1]
 
 
-def observed_count(xp: Any, row: Array, eps: float, magnitude: Array) -> Array:
-    """``1 + #{p ≥ 1 : T_p ≥ T_0}`` of a ``(1, 1 + P)`` statistic, 0-d: the p-value
-    times ``1 + P``, an exact integer."""
-    return 1.0 + exceedances(xp, row[:, 1:], row[:, 0:1], eps, magnitude)[0, 0]
+def observed_counts(xp: Any, stats: Array, eps: float, magnitude: Array) -> Array:
+    """``1 + #{p ≥ 1 : T_p ≥ T_0}`` of each row of an ``(L, 1 + P)`` statistic, shape
+    (L,): the observed column's p-values times ``1 + P``, exact integers (column 0 of
+    :func:`rank_counts`, without ranking the other columns)."""
+    return 1.0 + exceedances(xp, stats[:, 1:], stats[:, 0:1], eps, magnitude)[:, 0]
 
 
 def min_pvalue_row(member_pvalues: Array, xp: Any) -> Array:

@@ -903,7 +903,7 @@ class _Outcome:
 
 
 def _single(xp: Any, stats: Array, magnitude: Array, eps: float) -> _Outcome:
-    count = _aggregation.observed_count(xp, stats, eps, magnitude)
+    count = _aggregation.observed_counts(xp, stats, eps, magnitude)[0]
     return _Outcome([count], stats[0, 0], stats[0, 1:])
 
 
@@ -921,9 +921,13 @@ def _aggregated(
     read (``(1 + P)`` times the p-values): the test's, each member's and (combined)
     each component's."""
     columns = stats.shape[1]
-    member_counts = _aggregation.rank_counts(xp, stats, eps, magnitude)  # (L, 1 + P)
-    minp = _aggregation.min_pvalue_row(member_counts / columns, xp)
     exact = xp.zeros((1,), dtype=stats.dtype, device=device(stats))
+    if method == "fuse":  # the members' p-values are reported, not ranked column by column
+        member_observed = _aggregation.observed_counts(xp, stats, eps, magnitude)
+    else:
+        member_counts = _aggregation.rank_counts(xp, stats, eps, magnitude)  # (L, 1 + P)
+        member_observed = member_counts[:, 0]
+        minp = _aggregation.min_pvalue_row(member_counts / columns, xp)
     if method == "minp":
         row, row_magnitude, components = minp, exact, []
     else:
@@ -938,8 +942,8 @@ def _aggregated(
             row = _aggregation.min_pvalue_row(component_counts / columns, xp)
             row_magnitude = exact
             components = [component_counts[k, 0] for k in range(len(COMPONENTS))]
-    count = _aggregation.observed_count(xp, row, eps, row_magnitude)
-    numbers = [count, *(member_counts[k, 0] for k in range(stats.shape[0])), *components]
+    count = _aggregation.observed_counts(xp, row, eps, row_magnitude)[0]
+    numbers = [count, *(member_observed[k] for k in range(stats.shape[0])), *components]
     # min-p statistics are reported as p-values (small is evidence), as MMDAgg does
     sign = -1.0 if method != "fuse" else 1.0
     return _Outcome(numbers, sign * row[0, 0], sign * row[0, 1:])
