@@ -26,7 +26,7 @@ import torch
 from harness import interleaved, ratio, table
 
 import mmd_any
-from mmd_any import _gram, _namespace
+from mmd_any import _gram, _validation
 from mmd_any.torch import MMDLoss
 
 VARIANTS = ("both off", "refinement decision", "overflow check", "both on")
@@ -35,15 +35,15 @@ VARIANTS = ("both off", "refinement decision", "overflow check", "both on")
 @contextmanager
 def variant(name: str) -> Iterator[None]:
     """Switch the safeguards of ``name`` on (the others off) for the enclosed calls."""
-    keep_branch, keep_refuse = _gram.branches_cheaply, _namespace.refuse_overflow
+    keep_branch, keep_refuse = _gram.branches_cheaply, _validation.refuse_overflow
     if name not in ("refinement decision", "both on"):
         _gram.branches_cheaply = lambda xp, dev: False
     if name not in ("overflow check", "both on"):
-        _namespace.refuse_overflow = lambda *args, **kwargs: None
+        _validation.refuse_overflow = lambda *args, **kwargs: None
     try:
         yield
     finally:
-        _gram.branches_cheaply, _namespace.refuse_overflow = keep_branch, keep_refuse
+        _gram.branches_cheaply, _validation.refuse_overflow = keep_branch, keep_refuse
 
 
 def timed(call: Callable[[], object], name: str) -> Callable[[], object]:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-Array = Any
+from ._typing import Array
 
 #: What each aggregated test's ``combined_statistic`` is (reports and plots).
 STATISTIC_KINDS = {

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["QuadraticStatistic", "quadratic_statistic", "unbiased_coefficients"]
+from ._typing import Array
 
-Array = Any
+__all__ = ["QuadraticStatistic", "quadratic_statistic", "unbiased_coefficients"]
 
 
 def unbiased_coefficients(n: int, m: int) -> tuple[float, float, float]:

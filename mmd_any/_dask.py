@@ -24,9 +24,8 @@ from array_api_compat import array_namespace, device, is_dask_array
 from . import _gram, _plan, _scaling
 from ._algebra import QuadraticStatistic
 from ._registry import register_adapter
+from ._typing import Array
 from .bandwidths import Sigmas
-
-Array = Any
 
 
 def _rebuild_params(params_spec: Any, bases: tuple[Any, ...]) -> Any:

@@ -24,7 +24,8 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-Array = Any
+from ._typing import Array
+
 Metric = Literal["sqeuclidean", "cityblock", "euclidean", "dot"]
 
 #: Largest number of elements of the ``rows × cols × chunk`` temporary that the

@@ -34,10 +34,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _gram
-from ._namespace import stop_gradient
+from ._compat import stop_gradient
+from ._typing import Array
 from .kernels import Kernel
-
-Array = Any
 
 #: On the host, up to this many pooled points the pooled layout's fewer array
 #: calls beat the blocks' fewer flops (``benchmarks/bench_launches.py``, CPU

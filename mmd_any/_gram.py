@@ -26,14 +26,12 @@ from typing import Any
 from array_api_compat import device
 
 from . import _distances, _scaling
-from ._devices import branches_cheaply, is_host
+from ._compat import branches_cheaply, is_host, stop_gradient
 from ._distances import overlap_mask
-from ._namespace import stop_gradient
 from ._plan import Plan
 from ._summation import CompensatedSum
+from ._typing import Array
 from .bandwidths import Sigmas
-
-Array = Any
 
 #: Up to this many pooled points the host too evaluates tiles with the fewest
 #: array calls: each call costs a few µs of dispatch, more than the extra exps
@@ -62,7 +60,7 @@ class PooledGram:
         (every MMD estimator; not :func:`mmd_any.kernel_matrix`, which returns
         kernel values): the linear kernel then sees centred points.
 
-    On the host CPU (:func:`mmd_any._devices.is_host`) the kernel prepares its
+    On the host CPU (:func:`mmd_any._compat.is_host`) the kernel prepares its
     parameters for the fewest flops (above :data:`HOST_FEWEST_CALLS_POINTS`
     points), elsewhere for the fewest array calls.
     """

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._checks import check_count
-from ._devices import free_memory, is_host
+from ._compat import free_memory, is_host
 
 __all__ = [
     "Plan",

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from ._typing import Array
+
 __all__ = [
     "ADAPTERS",
     "GRADIENT_ADAPTERS",
@@ -29,7 +31,6 @@ __all__ = [
     "resolve_preset",
 ]
 
-Array = Any
 
 #: Presets by the name ``mmd2(..., preset=NAME)`` accepts (filled by mmd_any.presets).
 PRESETS: dict[str, Any] = {}

@@ -26,12 +26,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from ._namespace import power_of_two_below, stop_gradient
+from ._compat import stop_gradient
+from ._dtypes import power_of_two_below
+from ._typing import Array
 from .bandwidths import Sigmas
 
 __all__ = ["Points", "in_data_units", "power_of_two_scale", "prepare_points", "resolve_parameters"]
-
-Array = Any
 
 
 def power_of_two_scale(xp: Any, z: Array) -> Array:

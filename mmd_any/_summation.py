@@ -2,7 +2,7 @@
 
 The engine adds its partial sums (Gram tiles, blocks of random features,
 streamed chunks) in float64 where the device has it
-(:func:`mmd_any._namespace.accumulator_dtype`). Apple's MPS and JAX without
+(:func:`mmd_any._dtypes.accumulator_dtype`). Apple's MPS and JAX without
 ``jax_enable_x64`` have no float64: there the partials are added in their own
 dtype with error-free transformations. Knuth's ``TwoSum`` gives, in six
 operations and no branch, ``s = fl(a + b)`` and the exact rounding error
@@ -37,11 +37,10 @@ from typing import Any
 
 from array_api_compat import is_array_api_obj
 
-from ._namespace import accumulator_dtype
+from ._dtypes import accumulator_dtype
+from ._typing import Array
 
 __all__ = ["CompensatedSum", "two_sum"]
-
-Array = Any
 
 
 def two_sum(xp: Any, a: Array, b: Array) -> tuple[Array, Array]:

@@ -22,8 +22,7 @@ from array_api_compat import is_torch_array
 from . import _gradient, _gram
 from ._plan import Plan
 from ._registry import register_gradient_adapter
-
-Array = Any
+from ._typing import Array
 
 
 def _constant(prepared: list[Any]) -> bool:

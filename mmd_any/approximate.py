@@ -32,17 +32,17 @@ import numpy as np
 from array_api_compat import device
 
 from ._checks import check_count, check_real, check_seed
-from ._namespace import finalize, from_host, prepare_samples
+from ._compat import full_precision
+from ._dtypes import from_host
 from ._plan import check_memory_budget, feature_rows, itemsize
-from ._precision import full_precision
 from ._scaling import resolve_parameters
 from ._summation import CompensatedSum
+from ._typing import Array
+from ._validation import finalize, prepare_samples
 from .bandwidths import Sigmas
 from .kernels import Gaussian, Kernel, Laplacian, as_kernel
 
 __all__ = ["FourierFeatures", "mmd2_rff", "rff_error_bound"]
-
-Array = Any
 
 
 def rff_error_bound(n_features: int, n_bandwidths: int = 1, delta: float = 0.05) -> float:

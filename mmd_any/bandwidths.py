@@ -52,8 +52,16 @@ from array_api_compat import device, is_array_api_obj
 
 from . import _distances
 from ._checks import check_choice, check_count, check_real, check_seed, is_real
-from ._devices import branches_cheaply, is_host, sorts_slowly
-from ._namespace import _values_readable, from_host, index_dtype, one_block, stop_gradient
+from ._compat import (
+    branches_cheaply,
+    is_host,
+    one_block,
+    sorts_slowly,
+    stop_gradient,
+    values_readable,
+)
+from ._dtypes import from_host, index_dtype
+from ._typing import Array
 
 __all__ = [
     "BandwidthRule",
@@ -64,8 +72,6 @@ __all__ = [
     "as_bandwidth",
     "seed_scales",
 ]
-
-Array = Any
 
 
 @dataclass(frozen=True)
@@ -190,7 +196,7 @@ class Fixed(BandwidthRule):
                 raise ValueError(
                     f"`bandwidth` array must be 0-d or 1-D, got shape {tuple(values.shape)}"
                 )
-            readable = is_host(array_namespace(values), device(values)) and _values_readable(values)
+            readable = is_host(array_namespace(values), device(values)) and values_readable(values)
             if readable and not bool(_namespace_all_positive(values)):
                 raise ValueError("`bandwidth` must be positive and finite")
             self.values: tuple[float, ...] | Array = values
@@ -393,7 +399,7 @@ def _median_distinct_pairs(
     The pairs are ranked on the one-matmul matrix of the ``M(M−1)/2`` distinct
     entries (portable, no data-dependent shapes, so no device synchronisation
     and traceable by ``jax.jit``): with one ``argsort`` where the library sorts
-    fast, else by :func:`_select_by_bisection` (:func:`mmd_any._devices.sorts_slowly`).
+    fast, else by :func:`_select_by_bisection` (:func:`mmd_any._compat.sorts_slowly`).
     The one or two middle pairs are then measured again from their coordinate
     differences (:func:`_pair_distance`).
     """

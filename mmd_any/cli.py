@@ -25,8 +25,8 @@ import numpy as np
 
 from . import _scaling, kernels
 from ._aggregation import STATISTIC_KINDS
-from ._namespace import host_floats, prepare_samples
-from ._precision import full_precision
+from ._compat import BACKENDS, array_on, full_precision, host_floats
+from ._validation import prepare_samples
 from .io import InputError, load_sample
 from .two_sample import RECOMMENDED
 
@@ -168,7 +168,7 @@ def _add_sample_options(parser: argparse.ArgumentParser, aggregate: bool = False
     parser.add_argument(
         "--backend",
         default="numpy",
-        choices=["numpy", "torch", "cupy", "jax"],
+        choices=BACKENDS,
         help="array library to compute with",
     )
     parser.add_argument(
@@ -253,33 +253,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _to_backend(values: np.ndarray, backend: str, device: str | None, dtype: str) -> Any:
-    values = values.astype(dtype)
     try:
-        if backend == "numpy":
-            if device not in (None, "cpu"):
-                raise UsageError(f"--backend numpy runs on the cpu, got --device {device}")
-            return values
-        if backend == "torch":
-            import torch
-
-            if (device or "").startswith("cuda") and not torch.cuda.is_available():
-                raise UsageError(f"--device {device}: torch has no CUDA device on this machine")
-            return torch.from_numpy(values).to(device or "cpu")
-        if backend == "cupy":
-            import cupy
-
-            with cupy.cuda.Device(int(device.split(":")[-1]) if device else 0):
-                return cupy.asarray(values)
-        import jax
-
-        if dtype == "float64":
-            jax.config.update("jax_enable_x64", True)
-        target = (
-            jax.devices(device.split(":")[0])[int(device.split(":")[1]) if ":" in device else 0]
-            if device
-            else None
-        )
-        return jax.device_put(jax.numpy.asarray(values), target)
+        return array_on(values.astype(dtype), backend, device)
     except ImportError:
         raise UsageError(
             f"--backend {backend} is not installed (pip install mmd-any[{backend}])"

@@ -20,23 +20,16 @@ from array_api_compat import array_namespace, device
 from . import _gram, _plan
 from ._algebra import QuadraticStatistic, quadratic_statistic, unbiased_coefficients
 from ._checks import check_choice, check_count, check_seed
-from ._namespace import (
-    Samples,
-    accumulator_dtype,
-    as_0d,
-    finalize,
-    from_host,
-    index_dtype,
-    prepare_samples,
-)
-from ._precision import full_precision
+from ._compat import as_0d, full_precision
+from ._dtypes import accumulator_dtype, from_host, index_dtype
 from ._registry import adapter_for, gradient_adapter_for, resolve_preset
 from ._summation import CompensatedSum
+from ._typing import Array
+from ._validation import Samples, finalize, prepare_samples
 from .kernels import Kernel, Polynomial, as_kernel
 
 __all__ = ["ESTIMATORS", "KID", "kid", "mmd", "mmd2", "unbiased_coefficients"]
 
-Array = Any
 
 #: Valid ``estimator`` names with the fewest samples each needs per sample.
 ESTIMATORS: dict[str, int] = {"biased": 1, "unbiased": 2, "linear": 2}

@@ -37,9 +37,9 @@ from array_api_compat import device
 
 from . import _gram, _plan
 from ._checks import check_count, check_real
-from ._devices import is_host
-from ._namespace import prepare_samples, prepare_single, refuse_overflow
-from ._precision import full_precision
+from ._compat import full_precision, is_host
+from ._typing import Array
+from ._validation import prepare_samples, prepare_single, refuse_overflow
 from .bandwidths import BandwidthRule, Sigmas, as_bandwidth
 
 __all__ = [
@@ -55,7 +55,6 @@ __all__ = [
     "kernel_matrix",
 ]
 
-Array = Any
 
 #: Up to this many weight rows, products with a multi-bandwidth kernel tile
 #: are taken term by term (see :meth:`Kernel.left_times_profile`).

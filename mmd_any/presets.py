@@ -42,6 +42,7 @@ from array_api_compat import is_array_api_obj
 
 from . import _registry
 from ._checks import is_real
+from ._typing import Array
 from .bandwidths import Fixed, MeanSquaredDistance, Median, _check_scales, seed_scales
 from .estimators import mmd2 as _mmd2
 from .kernels import Energy, Exponential, Gaussian, Kernel, Laplacian, Polynomial
@@ -61,8 +62,6 @@ __all__ = [
     "seed",
     "tllib",
 ]
-
-Array = Any
 
 
 def _no_offset(n: int, m: int) -> float:

@@ -25,18 +25,17 @@ from array_api_compat import device
 
 from . import _distances
 from ._checks import check_choice, check_count, check_seed, reproducible_seed
-from ._devices import branches_cheaply, is_host
-from ._namespace import as_0d, prepare_samples
-from ._precision import full_precision
+from ._compat import as_0d, branches_cheaply, full_precision, is_host
 from ._scaling import resolve_parameters
 from ._summation import CompensatedSum
+from ._typing import Array
+from ._validation import prepare_samples
 from .approximate import FourierFeatures, draw_features, features_for, mmd2_from_sums
 from .bandwidths import Fixed, Sigmas
 from .kernels import Kernel, as_kernel
 
 __all__ = ["StreamingMMD"]
 
-Array = Any
 
 _STREAMING_ESTIMATORS = ("linear", "rff")
 _fresh_ids = itertools.count()

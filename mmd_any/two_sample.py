@@ -88,8 +88,10 @@ from array_api_compat import device
 from . import _aggregation, _gram, _plan
 from ._algebra import QuadraticStatistic, quadratic_statistic
 from ._checks import check_choice, check_count, check_real, check_seed
-from ._namespace import as_0d, from_host, host_floats, prepare_samples, refuse_overflow
-from ._precision import full_precision
+from ._compat import as_0d, full_precision, host_floats
+from ._dtypes import from_host
+from ._typing import Array
+from ._validation import prepare_samples, refuse_overflow
 from .bandwidths import DistanceQuantiles, Median, Sigmas
 from .estimators import chosen_preset, plan_for
 from .kernels import Gaussian, Kernel, Laplacian, _Radial, as_kernel
@@ -106,7 +108,6 @@ __all__ = [
     "permutation_labels",
 ]
 
-Array = Any
 
 #: Exponents ``k`` of the default min-p collection ``median · 2^k``.
 AGGREGATE_EXPONENTS = tuple(range(-4, 5))

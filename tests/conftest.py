@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import array_api_compat
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -189,7 +190,6 @@ def eps(dtype: str) -> float:
 
 def assert_result_like(result: Any, backend: Backend, dtype: Any | None = None) -> None:
     """0-d array of the backend's own type, on the inputs' device."""
-    import array_api_compat
 
     assert array_api_compat.is_array_api_obj(result), type(result)
     assert not isinstance(result, np.generic), "NumPy scalar instead of a 0-d array"

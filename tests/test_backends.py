@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array_api_compat
 import numpy as np
 import pytest
 
@@ -20,7 +21,6 @@ Y = rng.normal(0.5, 1.0, size=(6, 3))
 def _default_float(backend: Backend):
     xp = backend.module
     sample = backend.asarray(np.zeros((1, 1)))
-    import array_api_compat
 
     xp = array_api_compat.array_namespace(sample)
     return xp.__array_namespace_info__().default_dtypes(device=array_api_compat.device(sample))[

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array_api_compat
 import numpy as np
 import pytest
 from hypothesis import given
@@ -9,12 +10,12 @@ from hypothesis import strategies as st
 
 import mmd_any
 from mmd_any import _plan
-from mmd_any._devices import is_host
+from mmd_any._compat import is_host
 
 torch = pytest.importorskip("torch")
 
-XP_NUMPY = mmd_any._namespace.array_namespace(np.zeros(1))
-XP_TORCH = mmd_any._namespace.array_namespace(torch.zeros(1))
+XP_NUMPY = array_api_compat.array_namespace(np.zeros(1))
+XP_TORCH = array_api_compat.array_namespace(torch.zeros(1))
 META = torch.device("meta")
 
 

@@ -2,7 +2,7 @@
 
 TF32/bfloat16 matmuls exist only on GPUs; on the CPU what can be tested is that
 the setting mmd_any relies on is in force while its matmuls run, and that the
-caller's own setting comes back afterwards (see ``mmd_any/_precision.py``).
+caller's own setting comes back afterwards (see ``mmd_any/_compat.py``).
 """
 
 from __future__ import annotations

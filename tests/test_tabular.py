@@ -20,7 +20,7 @@ from scipy.spatial.distance import pdist
 
 import mmd_any
 from mmd_any import cli
-from mmd_any._namespace import prepare_samples, prepare_single
+from mmd_any._validation import prepare_samples, prepare_single
 from mmd_any.io import InputNote, load_sample
 
 from .conftest import Backend, get_backend

@@ -1,12 +1,14 @@
-"""Namespace, device and dtype helpers, and validation of the two samples.
+"""Validation of the samples every entry point starts with, and of the values it returns.
 
-Everything here works on metadata (types, shapes, dtypes, devices) except
-:func:`check_finite`, whose single reduction is the only value check the
-library makes, and which the caller can switch off, and the standardisation
-that ``standardize=True`` asks for (reductions on the samples' device, never
-read on the host). Tables (pandas DataFrames and Series, or anything with
-``.columns``, ``.dtypes`` and ``.to_numpy()``) become arrays of their columns
-here, matched by name, without their index.
+:func:`prepare_samples` turns the caller's two samples (arrays of any array-API
+library, nested sequences, tables) into :class:`Samples`: one namespace, one
+device, 2-D, a floating dtype of at least 32 bits, optionally standardised.
+Everything here works on metadata (types, shapes, dtypes, devices) except the
+finiteness check, whose single reduction is the only value check the library
+makes (and which the caller can switch off), and the standardisation that
+``standardize=True`` asks for (reductions on the samples' device, never read on
+the host). :func:`finalize` brings a result back to the caller's dtype and
+refuses a non-finite value from finite inputs.
 """
 
 from __future__ import annotations
@@ -16,31 +18,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from array_api_compat import (
-    array_namespace,
-    device,
-    is_array_api_obj,
-    is_cupy_array,
-    is_dask_array,
-    is_jax_array,
-    is_lazy_array,
-    is_torch_array,
+from array_api_compat import device, is_array_api_obj
+
+from ._compat import as_0d, is_host, namespace_of, stop_gradient, unknown_size_hint, values_readable
+from ._dtypes import compute_dtype, matching_float_dtype, power_of_two_below
+from ._tables import (
+    NonNumericError,
+    align_columns,
+    as_table,
+    frame_values,
+    is_frame,
+    non_numeric_columns,
+    non_numeric_message,
 )
+from ._typing import Array
 
-from ._devices import is_host
-
-__all__ = [
-    "Samples",
-    "accumulator_dtype",
-    "as_0d",
-    "compute_dtype",
-    "from_host",
-    "index_dtype",
-    "prepare_samples",
-    "prepare_single",
-]
-
-Array = Any
+__all__ = ["Samples", "finalize", "prepare_samples", "prepare_single", "refuse_overflow"]
 
 
 @dataclass(frozen=True)
@@ -80,137 +73,6 @@ class Samples:
     standardized: bool = False
 
 
-def _namespace_of(x: object, y: object) -> Any:
-    """The namespace of the array inputs; plain Python data counts as NumPy."""
-    arrays = [a for a in (x, y) if is_array_api_obj(a)]
-    if not arrays:
-        return array_namespace(np.empty(0))
-    try:
-        return array_namespace(*arrays)
-    except TypeError as exc:
-        raise TypeError(
-            f"`x` ({type(x).__module__}.{type(x).__qualname__}) and `y` "
-            f"({type(y).__module__}.{type(y).__qualname__}) come from different "
-            "array libraries; convert one so that both share a namespace"
-        ) from exc
-
-
-class NonNumericError(ValueError, TypeError):
-    """A table with non-numeric columns (or data that is not numbers at all).
-
-    A ``ValueError`` (the values are wrong, not the type of container) that is
-    also a ``TypeError`` (what such input raised before tables were read by
-    column), so that either ``except`` clause catches it.
-    """
-
-
-def _numeric_kind(dtype: object) -> bool | None:
-    """Whether a column dtype holds numbers or booleans (NumPy kinds ``biuf``,
-    pandas' nullable and pyarrow-backed dtypes alike); None for a dtype without
-    a ``kind`` (not judged here)."""
-    kind = getattr(dtype, "kind", None)
-    if isinstance(kind, str):
-        return kind in "biuf"
-    return None
-
-
-def _non_numeric_columns(table: object) -> list[str]:
-    """Names and dtypes of the non-numeric columns of a DataFrame-like ``table``
-    (an object with ``.columns`` and ``.dtypes``, such as a pandas DataFrame);
-    columns whose dtype has no NumPy ``kind`` are not judged. Booleans count as
-    numbers (0 and 1), as boolean arrays do."""
-    try:
-        pairs = list(zip(table.columns, table.dtypes, strict=True))  # type: ignore[attr-defined]
-    except (AttributeError, TypeError, ValueError):
-        return []
-    return [f"{column!r} ({dtype})" for column, dtype in pairs if _numeric_kind(dtype) is False]
-
-
-def _non_numeric_message(name: str, columns: list[str]) -> str:
-    return (
-        f"`{name}` has non-numeric column(s) {', '.join(columns)}; MMD needs numbers: "
-        "drop or encode those columns"
-    )
-
-
-def _is_frame(a: object) -> bool:
-    """A DataFrame-like table: ``.columns``, ``.dtypes`` and ``.to_numpy`` (pandas,
-    polars, ...), and not itself an array."""
-    return (
-        not is_array_api_obj(a)
-        and not isinstance(a, np.ndarray)
-        and all(hasattr(a, attribute) for attribute in ("columns", "dtypes", "to_numpy"))
-    )
-
-
-def _is_series(a: object) -> bool:
-    """A Series-like column: ``.to_frame``, ``.dtype`` and ``.to_numpy``, no ``.columns``."""
-    return (
-        not is_array_api_obj(a)
-        and not isinstance(a, np.ndarray)
-        and not hasattr(a, "columns")
-        and all(hasattr(a, attribute) for attribute in ("to_frame", "dtype", "to_numpy"))
-    )
-
-
-def _as_table(a: object) -> object:
-    """A Series as a one-column table; anything else as it is."""
-    return a.to_frame() if _is_series(a) else a  # type: ignore[attr-defined]
-
-
-def _frame_values(table: Any, name: str) -> np.ndarray:
-    """The values of a DataFrame-like ``table`` as a floating NumPy array of shape
-    ``(rows, columns)``, in column order; never its index (row labels). Missing
-    values (``pd.NA``, ``None``) become NaN, which the finiteness check reports."""
-    columns = _non_numeric_columns(table)
-    if columns:
-        raise NonNumericError(_non_numeric_message(name, columns))
-    dtypes = [np.dtype(getattr(d, "numpy_dtype", d)) for d in table.dtypes if _numeric_kind(d)]
-    target = np.result_type(*dtypes) if dtypes else np.dtype(np.float64)
-    if target.kind != "f":
-        target = np.dtype(np.float64)  # integers and booleans: floats, as the estimators need
-    try:
-        values = table.to_numpy(dtype=target, na_value=np.nan)
-    except TypeError:  # a to_numpy without pandas' keywords (polars, ...)
-        values = np.asarray(table.to_numpy())
-    values = np.asarray(values)
-    if values.dtype.kind not in "biuf":
-        raise NonNumericError(
-            f"`{name}` is a table whose values are not numbers (dtype {values.dtype}); "
-            "MMD needs numbers: drop or encode the non-numeric columns"
-        )
-    values = values.astype(target, copy=False) if values.dtype.kind != "f" else values
-    # pandas hands out a read-only, column-major view of its block: a row-major array
-    # of one's own (what torch can wrap, and what the user's own array would be)
-    values = np.ascontiguousarray(values)
-    return values if values.flags.writeable else values.copy()
-
-
-def _align_columns(x: Any, y: Any) -> Any:
-    """``y`` with its columns in the order of ``x``'s, when both are DataFrame-like
-    tables: features are matched by column name. Different names raise."""
-    if y is x or not (_is_frame(x) and _is_frame(y)):
-        return y
-    x_columns, y_columns = list(x.columns), list(y.columns)
-    if x_columns == y_columns:
-        return y
-    missing = [column for column in x_columns if column not in y_columns]
-    extra = [column for column in y_columns if column not in x_columns]
-    if missing or extra:
-        parts = [f"lacks {missing}" if missing else "", f"has extra {extra}" if extra else ""]
-        raise ValueError(
-            "the columns of `y` do not match those of `x` (tables are matched by column "
-            f"name): `y` {' and '.join(part for part in parts if part)}; select the same "
-            "columns in both, or pass arrays to match them by position"
-        )
-    if len(set(map(repr, x_columns))) != len(x_columns) or len(y_columns) != len(x_columns):
-        raise ValueError(
-            "`x` and `y` have the same column names in a different order, some of them "
-            "repeated, so they cannot be matched by name; rename the repeated columns"
-        )
-    return y[x_columns]
-
-
 def _as_array(xp: Any, a: object, name: str) -> Array:
     """Return ``a`` untouched if it is an array, else convert Python data or a table."""
     if isinstance(a, np.ma.MaskedArray):
@@ -223,8 +85,8 @@ def _as_array(xp: Any, a: object, name: str) -> Array:
         )
     if is_array_api_obj(a):
         return a
-    if _is_frame(a):
-        return xp.asarray(_frame_values(a, name))
+    if is_frame(a):
+        return xp.asarray(frame_values(a, name))
     message = f"`{name}` must be an array or nested sequence of numbers, got {type(a).__qualname__}"
     try:
         converted = xp.asarray(a)
@@ -232,8 +94,8 @@ def _as_array(xp: Any, a: object, name: str) -> Array:
     except (TypeError, ValueError) as exc:
         numeric, converted = False, exc
     if not numeric:
-        columns = _non_numeric_columns(a)
-        error = NonNumericError(_non_numeric_message(name, columns)) if columns else None
+        columns = non_numeric_columns(a)
+        error = NonNumericError(non_numeric_message(name, columns)) if columns else None
         if isinstance(converted, Exception):
             raise (error or TypeError(message)) from converted
         raise error or TypeError(message)
@@ -245,12 +107,7 @@ def _check_known_shape(a: Array, name: str) -> None:
     if all(isinstance(size, int) for size in a.shape):
         return
     if any(size is None or (isinstance(size, float) and math.isnan(size)) for size in a.shape):
-        hint = (
-            f"call `{name}.compute_chunk_sizes()` (or `{name}.rechunk(...)` with known chunks) "
-            "before passing it"
-            if is_dask_array(a)
-            else "compute the shape before passing it"
-        )
+        hint = unknown_size_hint(a, name)
         raise ValueError(
             f"`{name}` has unknown size {tuple(a.shape)} (for example after boolean "
             f"indexing of a lazy array); {hint}"
@@ -277,85 +134,10 @@ def _check_real(xp: Any, a: Array, name: str) -> None:
         raise TypeError(f"`{name}` has unsupported dtype {a.dtype}")
 
 
-def matching_float_dtype(xp: Any, arrays: tuple[Array, ...], dev: Any) -> Any:
-    """The widest floating dtype among ``arrays``; the default float if none is.
-
-    Integer and boolean inputs join the floating ones (``int32`` with
-    ``float32`` gives ``float32``) and only on their own become the
-    namespace's default floating dtype.
-    """
-    floats = [a.dtype for a in arrays if xp.isdtype(a.dtype, "real floating")]
-    if floats:
-        return xp.result_type(*floats)
-    return xp.__array_namespace_info__().default_dtypes(device=dev)["real floating"]
-
-
-def compute_dtype(xp: Any, dtype: Any) -> Any:
-    """At least float32: half precisions are computed in float32."""
-    if dtype == xp.float32 or dtype == xp.float64:  # the common case, without finfo
-        return dtype
-    if xp.finfo(dtype).bits < 32:
-        return xp.float32
-    return dtype
-
-
-def accumulator_dtype(xp: Any, dtype: Any, dev: Any) -> Any:
-    """float64 where the device supports it, else ``dtype``.
-
-    Partial sums of Gram tiles are small (2 x 2, or 2 x P) and cheap to
-    accumulate in double precision, which keeps the error of the many-tile sum
-    at the level of a single tile. Where the device has no float64 (MPS, JAX
-    without x64) :class:`mmd_any._summation.CompensatedSum` adds them in
-    ``dtype`` with compensation instead, to the same effect.
-    """
-    try:
-        floats = xp.__array_namespace_info__().dtypes(device=dev, kind="real floating")
-    except (AttributeError, TypeError, ValueError):
-        return dtype
-    return floats.get("float64", dtype)
-
-
-def index_dtype(xp: Any, dev: Any) -> Any:
-    """The device's default indexing dtype: int32 for JAX without x64 (and
-    array-api-strict's ``no_x64`` device), int64 elsewhere."""
-    try:
-        return xp.__array_namespace_info__().default_dtypes(device=dev)["indexing"]
-    except (AttributeError, TypeError, ValueError, KeyError):
-        return xp.int64
-
-
-#: The dtypes :func:`from_host` converts to on the host, by their standard names.
-_HOST_DTYPES = ("float32", "float64", "int32", "int64", "float16", "int16", "int8", "uint8")
-
-
-def from_host(xp: Any, values: np.ndarray, dtype: Any, dev: Any) -> Array:
-    """NumPy ``values`` as a ``dtype`` array on ``dev``, converted on the host first:
-    no dtype the device lacks (float64 on MPS, int64 without x64) is created there,
-    and a float32 transfer moves half the bytes of a float64 one."""
-    host_dtype = next(
-        (np.dtype(name) for name in _HOST_DTYPES if dtype == getattr(xp, name, None)), None
-    )
-    return xp.asarray(np.asarray(values, dtype=host_dtype), dtype=dtype, device=dev)
-
-
-def _values_readable(a: Array) -> bool:
-    """Whether ``bool(a)`` is cheap and allowed (not dask, not a JAX tracer)."""
-    if is_dask_array(a):
-        return False
-    if not is_lazy_array(a):
-        return True
-    # JAX arrays count as lazy; eager ones can be read, traced ones cannot.
-    try:
-        bool(array_namespace(a).all(a))
-    except Exception:  # noqa: BLE001 - tracers raise backend-specific errors
-        return False
-    return True
-
-
 def _finite_flag(xp: Any, arrays: tuple[Array, ...], names: tuple[str, ...]) -> Array | None:
     """Raise on NaN/inf when values can be read, else return a lazy flag."""
     flags = [xp.all(xp.isfinite(a)) for a in arrays]
-    if all(_values_readable(a) for a in arrays):
+    if all(values_readable(a) for a in arrays):
         for flag, name in zip(flags, names, strict=True):
             if not bool(flag):
                 raise ValueError(
@@ -376,14 +158,6 @@ def _check_same_device(x: Array, y: Array) -> Any:
             f"`x` is on device {dev_x!r} but `y` is on device {dev_y!r}; move both to one device"
         )
     return dev_x if dev_x is not None else dev_y
-
-
-def power_of_two_below(xp: Any, magnitude: Array) -> Array:
-    """``2^⌊log2 m⌋`` of non-negative magnitudes (elementwise), at least the smallest
-    normal number: dividing by it is exact and brings ``m`` into ``[1, 2)`` (the floor
-    also keeps the logarithm of 0 finite, and is not flushed to zero by XLA)."""
-    largest = xp.maximum(magnitude, xp.finfo(magnitude.dtype).smallest_normal)
-    return 2.0 ** xp.floor(xp.log2(largest))
 
 
 def _standardize(xp: Any, x: Array, y: Array) -> tuple[Array, Array]:
@@ -495,9 +269,9 @@ def prepare_samples(
         numbers of features.
     """
     same = y is x  # one sample (prepare_single): converted and standardised once
-    y = x if same else _as_table(_align_columns(x, y))  # tables: y's columns by x's names
-    x = _as_table(x)
-    xp = _namespace_of(x, y)
+    y = x if same else as_table(align_columns(x, y))  # tables: y's columns by x's names
+    x = as_table(x)
+    xp = namespace_of(x, y)
     x = _as_2d(xp, _as_array(xp, x, "x"), "x")
     y = x if same else _as_2d(xp, _as_array(xp, y, "y"), "y")
     dev = _check_same_device(x, y)
@@ -534,57 +308,6 @@ def prepare_single(x: object, *, check_finite: bool = True, standardize: bool = 
     return prepare_samples(x, x, check_finite=check_finite, standardize=standardize)
 
 
-def host_floats(values: Array) -> list[float]:
-    """A 1-D array's entries as Python floats, in one device-to-host transfer.
-
-    The one place where a value is read on the host on purpose (the p-values
-    of a test, which the caller asked for as numbers). torch and CuPy copy the
-    whole array once; NumPy, JAX and other DLPack-capable CPU arrays convert
-    directly; anything else falls back to one read per entry.
-    """
-    if is_torch_array(values):
-        return values.detach().cpu().tolist()
-    if is_cupy_array(values):
-        return values.get().tolist()
-    try:
-        return np.asarray(values, dtype=np.float64).tolist()
-    except (TypeError, ValueError, RuntimeError):
-        pass
-    try:
-        return np.from_dlpack(values).astype(np.float64).tolist()
-    except (TypeError, ValueError, RuntimeError, BufferError, AttributeError):
-        return [float(values[i]) for i in range(values.shape[0])]
-
-
-def stop_gradient(a: Array) -> Array:
-    """``a`` as a constant for automatic differentiation (torch, JAX); else ``a``.
-
-    The array API has no notion of gradients; this is the one place where the
-    library names the two autodiff libraries it supports.
-    """
-    if is_torch_array(a):
-        return a.detach()
-    if is_jax_array(a):
-        import jax
-
-        return jax.lax.stop_gradient(a)
-    return a
-
-
-def one_block(a: Array) -> Array:
-    """``a`` as a single block: a Dask array is rechunked to one chunk (so that
-    small all-pairs work, such as the median of a subsample, is a few tasks
-    instead of thousands); any other array is returned as is."""
-    return a.rechunk(a.shape) if is_dask_array(a) else a
-
-
-def as_0d(xp: Any, value: Array) -> Array:
-    """Make sure a reduction comes back as a 0-d array, not a NumPy scalar."""
-    if isinstance(value, np.generic):
-        return xp.asarray(value)
-    return value
-
-
 def refuse_overflow(samples: Samples, value: Array, what: str, *, read: bool = False) -> None:
     """Raise ``ValueError`` when finite inputs gave a non-finite ``value``.
 
@@ -595,7 +318,7 @@ def refuse_overflow(samples: Samples, value: Array, what: str, *, read: bool = F
     device synchronisation (host arrays), or anywhere when the caller reads the
     value anyway (``read``: a test's p-value); not for lazy arrays.
     """
-    if not samples.checked_finite or not _values_readable(value):
+    if not samples.checked_finite or not values_readable(value):
         return
     xp = samples.xp
     if not (read or is_host(xp, samples.device)):
