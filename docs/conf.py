@@ -39,6 +39,7 @@ extensions = [
     "numpydoc",
     "run_example",
     "tables",
+    "registries",
 ]
 
 # The public modules of the API reference (docs/api/index.rst lists the same).

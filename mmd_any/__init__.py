@@ -14,7 +14,7 @@ from . import (
 )
 from .approximate import mmd2_rff
 from .estimators import ESTIMATORS, KID, kid, mmd, mmd2
-from .kernels import kernel_matrix
+from .matrices import kernel_matrix
 from .streaming import StreamingMMD
 from .two_sample import MMDTestResult, PermutationsWarning, mmd_test
 

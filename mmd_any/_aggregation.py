@@ -30,16 +30,72 @@ rounding (see :func:`mmd_any.two_sample._rounding_scale`).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from ._typing import Array
 
-#: What each aggregated test's ``combined_statistic`` is (reports and plots).
-STATISTIC_KINDS = {
-    "minp": "smallest member p-value",
-    "fuse": "fused statistic",
-    "combined": "smallest component p-value",
+#: Exponents ``k`` of the default min-p collection ``median · 2^k``.
+AGGREGATE_EXPONENTS = tuple(range(-4, 5))
+
+
+@dataclass(frozen=True)
+class Method:
+    """One aggregated test of ``mmd_test(aggregate=NAME)`` (the CLI's ``--aggregate NAME``)."""
+
+    #: The name ``aggregate=`` takes.
+    name: str
+    #: What the default collection is and what is combined (``--help``, the docs).
+    description: str
+    #: One line for a report, whatever the collection.
+    summary: str
+    #: What the test's ``combined_statistic`` is (reports and plots).
+    statistic_kind: str
+    #: Built on the unbiased estimator only (MMD-FUSE normalises U-statistics).
+    unbiased_only: bool = False
+
+
+#: The aggregated tests, in the library's order: the one list of them.
+METHODS: dict[str, Method] = {
+    method.name: method
+    for method in (
+        Method(
+            "minp",
+            "min-p over the Gaussian bandwidths median·2^k, "
+            f"k = {AGGREGATE_EXPONENTS[0]}..{AGGREGATE_EXPONENTS[-1]} (MMDAgg-style, "
+            "level-corrected)",
+            "min-p over the members, level-corrected (MMDAgg-style)",
+            "smallest member p-value",
+        ),
+        Method(
+            "fuse",
+            "MMD-FUSE: the fused (log-mean-exp) normalised unbiased MMD² over Gaussian and "
+            "Laplacian kernels, 10 linearly spaced quantile bandwidths each",
+            "MMD-FUSE, log-mean-exp of the members' normalised MMD²",
+            "fused statistic",
+            unbiased_only=True,
+        ),
+        Method(
+            "combined",
+            "min-p over the fused, min-p and standardised fused statistics, Gaussian "
+            "and Laplacian kernels, 10 geometrically spaced bandwidths each (the "
+            "recommended test)",
+            "min-p over fuse, min-p and standardised fuse (recommended)",
+            "smallest component p-value",
+            unbiased_only=True,
+        ),
+    )
 }
+
+#: The names of :data:`METHODS`.
+AGGREGATIONS = tuple(METHODS)
+
+#: What ``aggregate=True`` runs: the library's recommended aggregated test.
+RECOMMENDED = "combined"
+
+#: The three statistics the combined test takes the min-p of, in order.
+COMPONENTS = ("fuse", "minp", "standardised fuse")
+
 
 #: Statistics within this many eps of the observed one (relative to it plus the
 #: kernel's magnitude) are ties.

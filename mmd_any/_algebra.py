@@ -91,6 +91,11 @@ def _weights(labels: np.ndarray, row: tuple[float, float]) -> np.ndarray:
     return labels * (on_x - on_y) + on_y
 
 
+#: The estimators that are quadratic forms of the pooled Gram matrix: what the
+#: permutation tests permute (the linear-time one pairs rows and is not).
+QUADRATIC_ESTIMATORS = ("biased", "unbiased")
+
+
 def quadratic_statistic(n: int, m: int, estimator: str) -> QuadraticStatistic:
     """The weight rows and coefficients of the ``"biased"`` or ``"unbiased"`` MMD²."""
     if estimator == "biased":

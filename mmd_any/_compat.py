@@ -123,7 +123,7 @@ def array_on(values: np.ndarray, backend: str, device: str | None = None) -> Arr
         import torch
 
         if (device or "").startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(f"torch has no CUDA device on this machine (asked for {device!r})")
+            raise ValueError("torch has no CUDA device on this machine")
         return torch.from_numpy(values).to(device or "cpu")
     if backend == "cupy":
         import cupy

@@ -10,8 +10,11 @@ the diagonal block, twice the cross forms off it. The weight rows are the
 estimator algebra's (:mod:`mmd_any._algebra`), built on the host per chunk. The
 tasks' partial sums are added in float64 into a lazy Dask array, so the Gram
 matrix never exists and a cluster of workers computes n = m = 10⁶ out of core.
-This is the only Dask-specific code; it plugs into the estimators through
-:func:`mmd_any._registry.register_adapter`.
+Dask's execution model lives here, and plugs into the estimators through
+:func:`mmd_any._registry.register_adapter`; the other Dask-specific decisions
+(Dask counts as host memory, its values are never read eagerly, small all-pairs
+work runs in one chunk, the hint for unknown chunk sizes) are in
+:mod:`mmd_any._compat` with those of the other libraries.
 """
 
 from __future__ import annotations

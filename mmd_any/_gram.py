@@ -31,7 +31,7 @@ from ._distances import overlap_mask
 from ._plan import Plan
 from ._summation import CompensatedSum
 from ._typing import Array
-from .bandwidths import Sigmas
+from .bandwidths import radial_groups
 
 #: Up to this many pooled points the host too evaluates tiles with the fewest
 #: array calls: each call costs a few µs of dispatch, more than the extra exps
@@ -335,9 +335,10 @@ class PooledGram:
 
 def _smallest_bandwidths(params: Any) -> list[Any] | None:
     """The smallest bandwidth of each group of radial parameters (None: not radial)."""
-    if not isinstance(params, list) or not all(isinstance(g, Sigmas) for g in params):
+    groups = radial_groups(params)
+    if groups is None:
         return None
-    return [stop_gradient(group.base) * min(group.scales) for group in params]
+    return [stop_gradient(group.base) * min(group.scales) for group in groups]
 
 
 def rowwise_dot(xp: Any, a: Array, b: Array) -> Array:

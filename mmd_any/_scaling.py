@@ -116,7 +116,7 @@ def resolve_parameters(
     if rule is not None and rule.measures_pairs:
         params = kernel.parameters(xp, points.scaled, sizes, centred=False)
     else:
-        params = kernel.parameters(xp, points.centred, sizes)
+        params = kernel.parameters(xp, points.centred, sizes, centred=points.shift is not None)
     if scale is not None and rule is not None and not rule.data_driven:
         params = [Sigmas(group.base / scale, group.scales) for group in params]
     return points, params, scale

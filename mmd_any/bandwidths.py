@@ -42,6 +42,7 @@ distance, and by 1.0 if that is 0 too, so the kernel never divides by zero.
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -54,11 +55,9 @@ from . import _distances
 from ._checks import check_choice, check_count, check_real, check_seed, is_real
 from ._compat import (
     branches_cheaply,
-    is_host,
     one_block,
     sorts_slowly,
     stop_gradient,
-    values_readable,
 )
 from ._dtypes import from_host, index_dtype
 from ._typing import Array
@@ -80,6 +79,21 @@ class Sigmas:
 
     base: float | Array
     scales: tuple[float, ...]
+
+    def values(self, unit: Array | float | None = None) -> list[Any]:
+        """Each bandwidth ``base · scale`` in the order of ``scales``, times ``unit``
+        (the engine's power-of-two rescaling: back in the data's units)."""
+        return [
+            self.base * scale if unit is None else self.base * scale * unit for scale in self.scales
+        ]
+
+
+def radial_groups(params: Any) -> list[Sigmas] | None:
+    """Resolved kernel parameters as bandwidth groups; None for a kernel without
+    bandwidths (energy, linear, polynomial)."""
+    if isinstance(params, list) and all(isinstance(group, Sigmas) for group in params):
+        return params
+    return None
 
 
 def _check_scales(scales: Sequence[float] | float, name: str = "scales") -> tuple[float, ...]:
@@ -112,9 +126,16 @@ def _check_scales(scales: Sequence[float] | float, name: str = "scales") -> tupl
     return values
 
 
-class BandwidthRule:
-    """Base class of the bandwidth rules (see the module docstring)."""
+class BandwidthRule(abc.ABC):
+    """Base class of the bandwidth rules (see the module docstring).
 
+    A rule defines :meth:`resolve` and :attr:`count`; it may override
+    :meth:`term_labels` (how a test's report names each bandwidth),
+    :meth:`data` (which rows it is computed from), ``data_driven`` and
+    ``measures_pairs``.
+    """
+
+    @abc.abstractmethod
     def resolve(self, xp: Any, z: Array, metric: str, centred: bool = False) -> list[Sigmas]:
         """Bandwidths for the pooled sample ``z`` (internal).
 
@@ -123,7 +144,6 @@ class BandwidthRule:
         engine centres the pooled sample of squared-distance kernels), which
         saves the rules a pass.
         """
-        raise NotImplementedError
 
     def data(self, z: Array, sizes: Sequence[int] | None) -> Array:
         """The rows of the pooled sample ``z`` this rule is computed from.
@@ -151,9 +171,32 @@ class BandwidthRule:
     measures_pairs: ClassVar[bool] = False
 
     @property
+    @abc.abstractmethod
     def count(self) -> int:
         """Number of bandwidths the rule yields."""
-        raise NotImplementedError
+
+    def term_labels(self) -> list[str]:
+        """A label for each bandwidth, in order, for a test's report of its members
+        (``kernel(label)``); empty when the rule yields one bandwidth, which the
+        kernel's repr then names."""
+        if self.count == 1:
+            return []
+        return [f"bandwidth {k + 1}/{self.count}" for k in range(self.count)]
+
+
+class _ScaledRule(BandwidthRule):
+    """A rule of one data-driven base times each of its ``scales``."""
+
+    scales: tuple[float, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.scales)
+
+    def term_labels(self) -> list[str]:
+        if len(self.scales) == 1:
+            return []
+        return [f"{type(self).__name__} × {s:g}" for s in self.scales]
 
 
 class Fixed(BandwidthRule):
@@ -163,10 +206,13 @@ class Fixed(BandwidthRule):
     ----------
     values : float, sequence of float, or array
         Positive bandwidths. A 0-d or 1-D array (for example a torch tensor
-        that requires grad) is used as is, on its own device; its values are
-        checked for positivity only where they can be read without a device
-        synchronisation or a lazy compute. A Python or NumPy scalar counts as a
-        float and works with the samples of every library.
+        that requires grad) is used as is, on its own device. Its values are
+        checked for positivity where an eager host array can be read (NumPy,
+        array-api-strict, torch on the CPU outside ``torch.compile``): one read of
+        host memory, no device synchronisation. On an accelerator, for lazy
+        arrays (Dask, JAX) and under ``torch.compile`` they are not read at all,
+        and not checked. A Python or NumPy scalar counts as a float and works
+        with the samples of every library.
 
     Raises
     ------
@@ -196,7 +242,7 @@ class Fixed(BandwidthRule):
                 raise ValueError(
                     f"`bandwidth` array must be 0-d or 1-D, got shape {tuple(values.shape)}"
                 )
-            readable = is_host(array_namespace(values), device(values)) and values_readable(values)
+            readable = branches_cheaply(array_namespace(values), device(values))
             if readable and not bool(_namespace_all_positive(values)):
                 raise ValueError("`bandwidth` must be positive and finite")
             self.values: tuple[float, ...] | Array = values
@@ -215,6 +261,11 @@ class Fixed(BandwidthRule):
         if isinstance(self.values, tuple):
             return len(self.values)
         return 1 if self.values.ndim == 0 else int(self.values.shape[0])
+
+    def term_labels(self) -> list[str]:
+        if isinstance(self.values, tuple):
+            return [] if len(self.values) == 1 else [f"{v:g}" for v in self.values]
+        return super().term_labels()  # an array: its values are not read on the host
 
     def resolve(self, xp: Any, z: Array, metric: str, centred: bool = False) -> list[Sigmas]:
         if isinstance(self.values, tuple):
@@ -511,7 +562,7 @@ def _middle_by_bisection(xp: Any, values: Array, lower: int, upper: int) -> tupl
 
 
 @dataclass(frozen=True)
-class Median(BandwidthRule):
+class Median(_ScaledRule):
     """Median heuristic: ``σ_k = scales[k] · median pairwise distance``.
 
     Parameters
@@ -565,10 +616,6 @@ class Median(BandwidthRule):
         object.__setattr__(self, "max_samples", max_samples)
         object.__setattr__(self, "seed", check_seed(self.seed))
         _check_sample(self.sample)
-
-    @property
-    def count(self) -> int:
-        return len(self.scales)
 
     def resolve(self, xp: Any, z: Array, metric: str, centred: bool = False) -> list[Sigmas]:
         z = stop_gradient(z) if self.detach else z
@@ -656,6 +703,9 @@ class DistanceQuantiles(BandwidthRule):
         object.__setattr__(self, "seed", check_seed(self.seed))
         _check_sample(self.sample)
 
+    def term_labels(self) -> list[str]:
+        return [f"quantile grid, {self.spacing}, {k + 1}/{self.count}" for k in range(self.count)]
+
     def resolve(self, xp: Any, z: Array, metric: str, centred: bool = False) -> list[Sigmas]:
         z = stop_gradient(z)
         points = one_block(_subsample(xp, z, self.max_samples, self.seed))
@@ -709,7 +759,7 @@ def seed_scales(kernel_mul: float = 2.0, kernel_num: int = 5) -> tuple[float, ..
 
 
 @dataclass(frozen=True)
-class MeanSquaredDistance(BandwidthRule):
+class MeanSquaredDistance(_ScaledRule):
     """Mean heuristic: ``2·base² = mean squared distance`` over distinct pairs.
 
     With ``scales = seed_scales(2.0, 5)`` (see :meth:`seed`) this is the
@@ -736,10 +786,6 @@ class MeanSquaredDistance(BandwidthRule):
     ) -> MeanSquaredDistance:
         """The seeds' ladder of ``kernel_num`` bandwidths, ratio ``kernel_mul`` in σ²."""
         return cls(seed_scales(kernel_mul, kernel_num), detach=detach)
-
-    @property
-    def count(self) -> int:
-        return len(self.scales)
 
     def resolve(self, xp: Any, z: Array, metric: str, centred: bool = False) -> list[Sigmas]:
         z = stop_gradient(z) if self.detach else z

@@ -24,39 +24,15 @@ from typing import Any
 import numpy as np
 
 from . import _scaling, kernels
-from ._aggregation import STATISTIC_KINDS
+from ._aggregation import METHODS, RECOMMENDED
 from ._compat import BACKENDS, array_on, full_precision, host_floats
 from ._validation import prepare_samples
 from .io import InputError, load_sample
-from .two_sample import RECOMMENDED
+from .two_sample import TEST_ESTIMATORS
 
 __all__ = ["main"]
 
-RADIAL = {
-    "gaussian": kernels.Gaussian,
-    "laplacian": kernels.Laplacian,
-    "exponential": kernels.Exponential,
-    "inverse_multiquadric": kernels.InverseMultiquadric,
-}
-OTHER = {"energy": kernels.Energy, "linear": kernels.Linear, "polynomial": kernels.Polynomial}
 DEMO_PLOT = "mmd-any-demo.png"
-
-#: The aggregated tests of ``--aggregate METHOD`` (``mmd_test(aggregate=METHOD)``), in
-#: the library's order (:data:`mmd_any.two_sample.AGGREGATIONS`).
-AGGREGATE_METHODS = {
-    "minp": "min-p over the Gaussian bandwidths median·2^k, k = -4..4 (MMDAgg-style, "
-    "level-corrected)",
-    "fuse": "MMD-FUSE: the fused (log-mean-exp) normalised unbiased MMD² over Gaussian and "
-    "Laplacian kernels, 10 linearly spaced quantile bandwidths each",
-    "combined": "min-p over the fused, min-p and standardised fused statistics, Gaussian "
-    "and Laplacian kernels, 10 geometrically spaced bandwidths each (the recommended test)",
-}
-#: One line per method for the text report (whatever the collection).
-METHOD_SUMMARIES = {
-    "minp": "min-p over the members, level-corrected (MMDAgg-style)",
-    "fuse": "MMD-FUSE, log-mean-exp of the members' normalised MMD²",
-    "combined": "min-p over fuse, min-p and standardised fuse (recommended)",
-}
 
 
 class UsageError(Exception):
@@ -92,7 +68,7 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 def _kernel_name(text: str) -> str:
     """A kernel name of ``--kernel``, the library's aliases (rbf, imq, poly) mapped to
     their canonical names."""
-    return kernels._ALIASES.get(text, text)
+    return kernels.ALIASES.get(text, text)
 
 
 def _bandwidth(text: str) -> Any:
@@ -122,7 +98,7 @@ def _seed(text: str) -> int:
 def _add_sample_options(parser: argparse.ArgumentParser, aggregate: bool = False) -> None:
     """The options of ``test`` and ``distance`` (``aggregate``: their help texts say
     what they mean with ``--aggregate``, an option of ``test`` only)."""
-    aliases = ", ".join(f"{alias} = {name}" for alias, name in kernels._ALIASES.items())
+    aliases = ", ".join(f"{alias} = {name}" for alias, name in kernels.ALIASES.items())
     parser.add_argument("a", help="first sample: .npy, .npz, .csv, .tsv or .parquet")
     parser.add_argument("b", help="second sample, same number of columns")
     parser.add_argument(
@@ -142,9 +118,9 @@ def _add_sample_options(parser: argparse.ArgumentParser, aggregate: bool = False
         "--kernel",
         default=None,
         type=_kernel_name,
-        choices=sorted({*RADIAL, *OTHER, *kernels._ALIASES}),
+        choices=sorted({*kernels.KERNELS, *kernels.ALIASES}),
         metavar="NAME",
-        help=f"gaussian (default), {', '.join([*RADIAL, *OTHER][1:])}; aliases {aliases}"
+        help=f"{', '.join(kernels.KERNELS)} (default: gaussian); aliases {aliases}"
         + ("; with --aggregate, default: the method's own collection" if aggregate else ""),
     )
     parser.add_argument(
@@ -161,7 +137,7 @@ def _add_sample_options(parser: argparse.ArgumentParser, aggregate: bool = False
     parser.add_argument(
         "--estimator",
         default=None,
-        choices=["biased", "unbiased"],
+        choices=TEST_ESTIMATORS,
         help="the MMD² estimator (default: biased"
         + ("; unbiased for --aggregate fuse/combined, which need it)" if aggregate else ")"),
     )
@@ -211,7 +187,7 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument(
         "--permutations", type=int, default=1000, help="number of random permutations"
     )
-    methods = "; ".join(f"{name}: {text}" for name, text in AGGREGATE_METHODS.items())
+    methods = "; ".join(f"{name}: {method.description}" for name, method in METHODS.items())
     test.add_argument(
         "--aggregate",
         nargs="?",
@@ -259,7 +235,9 @@ def _to_backend(values: np.ndarray, backend: str, device: str | None, dtype: str
         raise UsageError(
             f"--backend {backend} is not installed (pip install mmd-any[{backend}])"
         ) from None
-    except (RuntimeError, ValueError, IndexError, AssertionError) as error:
+    except ValueError as error:  # array_on's own: a device this library lacks here
+        raise UsageError(f"--device {device}: {str(error).splitlines()[0]}") from None
+    except (RuntimeError, IndexError, AssertionError) as error:
         raise UsageError(
             f"--backend {backend} --device {device}: {str(error).splitlines()[0]}"
         ) from None
@@ -268,11 +246,11 @@ def _to_backend(values: np.ndarray, backend: str, device: str | None, dtype: str
 def _kernel(name: str | None, bandwidth: Any) -> kernels.Kernel:
     """The kernel of ``--kernel``/``--bandwidth`` (default: Gaussian, median bandwidth)."""
     name = name or "gaussian"
-    if name in RADIAL:
-        return RADIAL[name]("median" if bandwidth is None else bandwidth)
+    if kernels.has_bandwidth(name):
+        return kernels.as_kernel(name, "median" if bandwidth is None else bandwidth)
     if bandwidth not in (None, "median"):
         raise UsageError(f"--bandwidth applies to radial kernels only, not --kernel {name}")
-    return OTHER[name]()
+    return kernels.as_kernel(name)
 
 
 def _test_kernel(args: argparse.Namespace) -> kernels.Kernel | None:
@@ -297,7 +275,7 @@ def _bandwidths_used(
     with full_precision(np):
         _, groups, data_scale = _scaling.resolve_parameters(np, kernel, z, [len(x), len(y)])
     unit = 1.0 if data_scale is None else float(data_scale)
-    return [float(group.base) * unit * scale for group in groups for scale in group.scales]
+    return [float(value) for group in groups for value in group.values(unit)]
 
 
 def _note(message: str) -> None:
@@ -363,7 +341,7 @@ def _run_test(
         "n_y": result.n_y,
         "d": x.shape[1],
         "standardized": getattr(args, "standardize", None),  # None: the demo, no such option
-        "kernel": args.kernel or _families(result.kernels),
+        "kernel": args.kernel or _families(result.kernel_names),
         "bandwidth": _bandwidth_report(result),
         "estimator": result.estimator,
         "permutations": args.permutations,
@@ -386,9 +364,9 @@ def _run_test(
 
 
 def _families(names: Sequence[str]) -> str:
-    """The kernel families of a collection's members, e.g. ``gaussian+laplacian``."""
-    families = dict.fromkeys(name.split("(")[0].lower() for name in names)
-    return "+".join(families)
+    """The kernels of a collection's members by their registered names, each once,
+    e.g. ``gaussian+laplacian``."""
+    return "+".join(dict.fromkeys(names))
 
 
 def _bandwidth_report(result: Any) -> float | list[float | None] | None:
@@ -420,7 +398,7 @@ def _aggregate_report(result: Any) -> dict:
             "bandwidth": result.bandwidths[selected],
         },
         "combined_statistic": float(result.combined_statistic),
-        "combined_statistic_kind": STATISTIC_KINDS[result.method],
+        "combined_statistic_kind": METHODS[result.method].statistic_kind,
         "members": members,
     }
     if result.component_pvalues is not None:
@@ -494,7 +472,7 @@ def _print_test(report: dict) -> None:
     if report["aggregate"]:
         method = report["method"]
         selected = report["selected"]
-        lines.insert(1, f"  test        aggregated, {method}: {METHOD_SUMMARIES[method]}")
+        lines.insert(1, f"  test        aggregated, {method}: {METHODS[method].summary}")
         lines += [
             f"  MMD²        {report['statistic']:.6g} (selected member: {selected['kernel']}"
             f"{_sigma(selected['bandwidth'])})",
@@ -532,9 +510,9 @@ def _command_test(args: argparse.Namespace) -> int:
         raise UsageError(f"--permutations must be at least 1, got {args.permutations}")
     if not 0 < args.alpha < 1:
         raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
-    if args.aggregate is not None and args.aggregate not in AGGREGATE_METHODS:
+    if args.aggregate is not None and args.aggregate not in METHODS:
         raise UsageError(
-            f"--aggregate takes {', '.join(AGGREGATE_METHODS)} or no value ({RECOMMENDED}), "
+            f"--aggregate takes {', '.join(METHODS)} or no value ({RECOMMENDED}), "
             f"got {args.aggregate!r}"
         )
     if args.plot and not args.plot.lower().endswith((".png", ".pdf", ".svg")):

@@ -21,12 +21,13 @@ from . import _gram, _plan
 from ._algebra import QuadraticStatistic, quadratic_statistic, unbiased_coefficients
 from ._checks import check_choice, check_count, check_seed
 from ._compat import as_0d, full_precision
+from ._docstrings import choices, fill, quoted
 from ._dtypes import accumulator_dtype, from_host, index_dtype
 from ._registry import adapter_for, gradient_adapter_for, resolve_preset
 from ._summation import CompensatedSum
 from ._typing import Array
 from ._validation import Samples, finalize, prepare_samples
-from .kernels import Kernel, Polynomial, as_kernel
+from .kernels import ALIASES, KERNELS, Kernel, Polynomial, as_kernel, has_bandwidth
 
 __all__ = ["ESTIMATORS", "KID", "kid", "mmd", "mmd2", "unbiased_coefficients"]
 
@@ -182,6 +183,13 @@ def chosen_preset(preset: Any, kernel: Any, estimator: str | None, bandwidth: An
     return preset
 
 
+@fill(
+    KERNEL_NAMES=quoted(KERNELS),
+    KERNEL_ALIASES=quoted(ALIASES),
+    ESTIMATOR_CHOICES=choices(ESTIMATORS),
+    BANDWIDTH_KERNELS=quoted(name for name in KERNELS if has_bandwidth(name)),
+    OTHER_KERNELS=quoted(name for name in KERNELS if not has_bandwidth(name)),
+)
 def mmd2(
     x: Array,
     y: Array,
@@ -206,27 +214,26 @@ def mmd2(
         Second sample, same library, device and number of features.
     kernel : str or Kernel
         A :mod:`mmd_any.kernels` instance or its lower-case name
-        (``"gaussian"``, ``"laplacian"``, ``"exponential"``, ``"energy"``,
-        ``"linear"``, ``"polynomial"``, ``"inverse_multiquadric"``; aliases
-        ``"rbf"``, ``"imq"``, ``"poly"``). Default: Gaussian, median bandwidth.
+        ({KERNEL_NAMES}; aliases {KERNEL_ALIASES}). Default: Gaussian, median
+        bandwidth.
     bandwidth : float, sequence of float, array, str or BandwidthRule, optional
-        The bandwidth of the named radial kernel (Gaussian by default,
-        Laplacian, exponential, inverse multiquadric): ``kernel="gaussian",
+        The bandwidth of the named radial kernel ({BANDWIDTH_KERNELS}; Gaussian
+        by default): ``kernel="gaussian",
         bandwidth=1.0`` is ``kernel=Gaussian(1.0)``. Anything the kernels
         accept: a positive float, a sequence of them (the summed kernel),
         ``"median"``, ``"mean"``, a rule of :mod:`mmd_any.bandwidths`, an array
         of the samples' library. None (default): the median rule. Refused
         (``ValueError``) with a Kernel instance (give the bandwidth to the
-        instance), with a kernel that has none (energy, linear, polynomial)
+        instance), with a kernel that has none ({OTHER_KERNELS})
         and with a preset (use :meth:`mmd_any.presets.Preset.with_bandwidth`).
-    estimator : {"biased", "unbiased", "linear"}
+    estimator : {ESTIMATOR_CHOICES}
         V-statistic (≥ 0, the seeds'; the default), U-statistic (unbiased,
         can be < 0), or the linear-time estimator on paired samples (n = m).
     preset : str or Preset, optional
-        Another library's convention by name (``"seed"``, ``"tllib"``,
-        ``"kid"``, ``"alibi"``, ``"alibi-keops"``, ``"geomloss-gaussian"``,
-        ``"geomloss-laplacian"``, ``"geomloss-energy"``, ``"mmdagg-gaussian"``,
-        ``"mmdagg-laplace"``) or a :class:`mmd_any.presets.Preset`: kernel,
+        Another library's convention by name (a key of
+        :data:`mmd_any.presets.PRESETS`, such as ``"seed"``, ``"kid"`` or
+        ``"geomloss-gaussian"``; the presets guide lists them all) or a
+        :class:`mmd_any.presets.Preset`: kernel,
         bandwidth, estimator and scaling reproduce that library's number.
         Excludes ``kernel``, ``bandwidth`` and ``estimator``.
     standardize : bool

@@ -1,18 +1,8 @@
-"""Kernels, and the Gram matrix of one or two samples.
+"""The kernels, by the names every ``kernel=`` argument accepts.
 
-=======================  =============================================  ===========
-kernel                   k(x, y)                                        metric
-=======================  =============================================  ===========
-``Gaussian(σ)``          ``Σ_k exp(−‖x−y‖² / (2 σ_k²))``                sqeuclidean
-``Laplacian(σ)``         ``Σ_k exp(−‖x−y‖₁ / σ_k)``                     cityblock
-``Exponential(σ)``       ``Σ_k exp(−‖x−y‖ / σ_k)``                      euclidean
-``InverseMultiquadric``  ``Σ_k (1 + ‖x−y‖² / σ_k²)^(−1/2)``             sqeuclidean
-``Energy()``             ``−‖x−y‖`` (MMD² = energy distance)            euclidean
-``Linear()``             ``x · y``                                      dot
-``Polynomial(p, γ, c)``  ``(γ x · y + c)^p``, ``γ = 1/d`` when None     dot
-=======================  =============================================  ===========
+{KERNEL_TABLE}
 
-The four radial kernels take a ``bandwidth``: a positive float, a sequence of
+The radial kernels take a ``bandwidth``: a positive float, a sequence of
 them (the kernel is then the sum over the bandwidths), ``"median"`` (default),
 ``"mean"``, or a rule from :mod:`mmd_any.bandwidths`. Squared distances are
 computed after centring the pooled sample on its mean, L1 and Euclidean ones
@@ -26,6 +16,7 @@ and repeated squaring.
 
 from __future__ import annotations
 
+import abc
 import functools
 import math
 import sys
@@ -35,14 +26,15 @@ from typing import Any, ClassVar
 
 from array_api_compat import device
 
-from . import _gram, _plan
 from ._checks import check_count, check_real
-from ._compat import full_precision, is_host
+from ._compat import is_host
+from ._docstrings import fill, list_table, quoted
 from ._typing import Array
-from ._validation import prepare_samples, prepare_single, refuse_overflow
 from .bandwidths import BandwidthRule, Sigmas, as_bandwidth
 
 __all__ = [
+    "ALIASES",
+    "KERNELS",
     "Energy",
     "Exponential",
     "Gaussian",
@@ -52,7 +44,7 @@ __all__ = [
     "Linear",
     "Polynomial",
     "as_kernel",
-    "kernel_matrix",
+    "has_bandwidth",
 ]
 
 
@@ -69,20 +61,37 @@ MAX_LADDER_DOUBLINGS = 8
 LADDER_RTOL = 8 * 2.0**-53
 
 
-class Kernel:
+class Kernel(abc.ABC):
     """Base class of the kernels.
 
-    Subclasses define ``metric`` (``"sqeuclidean"``, ``"cityblock"``, ``"euclidean"`` or
-    ``"dot"``), ``name``, :meth:`parameters` (data-driven values, resolved
-    once per call from the pooled sample), :meth:`prepare` (those values in
-    the form the tiles use, computed once per call, not once per tile) and
-    :meth:`profile` (the kernel as an elementwise function of the metric).
-    ``terms``, ``n_terms``, ``profile`` and the products take prepared
-    parameters.
+    A subclass must define:
+
+    * ``name`` (the lower-case name :func:`as_kernel` knows it by) and
+      ``metric`` (``"sqeuclidean"``, ``"cityblock"``, ``"euclidean"`` or
+      ``"dot"``: what the engine computes on each tile);
+    * :meth:`profile`, the kernel as an elementwise function of the metric
+      values of a tile (abstract here; the radial kernels of several
+      bandwidths define :meth:`terms` instead, one summand per bandwidth, and
+      inherit a ``profile`` that sums them).
+
+    It may override :meth:`parameters` (data-driven values, resolved once per
+    call from the pooled sample; default: none), :meth:`prepare` (those
+    values in the form the tiles use, computed once per call, not once per
+    tile; default: unchanged), ``homogeneity`` (how the MMD² scales with the
+    data; default None: not homogeneous) and :meth:`profile_and_slope` (for
+    the hand-written gradient). ``terms``, ``n_terms``, ``profile`` and the
+    products take prepared parameters.
     """
 
     name: ClassVar[str]
     metric: ClassVar[str]
+    #: ``k(x, y)`` as reST, for the kernel tables of the docs.
+    formula: ClassVar[str]
+    #: The default parameters in words, for the same tables.
+    defaults: ClassVar[str]
+    #: Whether kernel values may have either sign (the dot-product kernels): their
+    #: sum then cancels and does not measure their size (a test's tie tolerance).
+    signed_entries: ClassVar[bool] = False
     #: ``h`` such that the MMD² of ``s·x`` and ``s·y`` is ``s^h`` times that of ``x``
     #: and ``y`` (bandwidths scaling with the data): the engine then computes on
     #: data rescaled by an exact power of two (:mod:`mmd_any._scaling`). None: not
@@ -102,13 +111,13 @@ class Kernel:
         return self.translation_invariant
 
     def parameters(
-        self, xp: Any, z: Array, sizes: Sequence[int] | None = None, *, centred: bool | None = None
+        self, xp: Any, z: Array, sizes: Sequence[int] | None = None, *, centred: bool = False
     ) -> Any:
         """Resolve data-driven parameters from the pooled sample ``z``.
 
         ``sizes`` are the sample sizes stacked in ``z`` (None: one sample);
-        ``centred``: whether ``z`` is centred on its mean (None: as the engine
-        does for the squared-distance kernels).
+        ``centred``: whether ``z`` is centred on its mean. The engine calls this
+        once per call, through :func:`mmd_any._scaling.resolve_parameters`.
         """
         return None
 
@@ -122,7 +131,8 @@ class Kernel:
         return params
 
     def terms(self, xp: Any, values: Array, params: Any) -> Iterator[Array]:
-        """The summands of the kernel (one per bandwidth) on a tile of metric values."""
+        """The summands of the kernel (one per bandwidth) on a tile of metric values
+        (default: the profile, a single summand)."""
         yield self.profile(xp, values, params)
 
     def n_terms(self, params: Any) -> int:
@@ -138,15 +148,9 @@ class Kernel:
             order.extend(positions or range(len(order), len(order) + _count_terms([part])))
         return order or list(range(self.n_terms(params)))
 
+    @abc.abstractmethod
     def profile(self, xp: Any, values: Array, params: Any) -> Array:
         """Kernel values from a tile of metric values (elementwise)."""
-        if isinstance(params, list) and len(params) == 1 and isinstance(params[0], StackedExp):
-            stacked = params[0]
-            return xp.sum(xp.exp(values[None, ...] * stacked.coefficients[:, None, None]), axis=0)
-        total = None
-        for term in self.terms(xp, values, params):
-            total = term if total is None else total + term
-        return total
 
     def profile_and_slope(self, xp: Any, values: Array, params: Any) -> tuple[Array, Array] | None:
         """Kernel values and their derivative with respect to the metric value, on
@@ -202,10 +206,6 @@ class Kernel:
             if squares:
                 sums.append(xp.sum(term * term))
         return products, sums
-
-    def __call__(self, x: Array, y: Array | None = None) -> Array:
-        """The Gram matrix ``K(x, y)``; see :func:`kernel_matrix`."""
-        return kernel_matrix(x, y, kernel=self)
 
 
 def _flush_subnormal(xp: Any, tile: Array) -> Array:
@@ -447,15 +447,27 @@ class _Radial(Kernel):
         return self._rule
 
     def parameters(
-        self, xp: Any, z: Array, sizes: Sequence[int] | None = None, *, centred: bool | None = None
+        self, xp: Any, z: Array, sizes: Sequence[int] | None = None, *, centred: bool = False
     ) -> list[Sigmas]:
         data = self._rule.data(z, sizes)
-        if centred is None:  # the engine centres the pooled sample of these kernels
-            centred = self.metric == "sqeuclidean"
         return self._rule.resolve(xp, data, self.metric, centred and data is z)
 
     def n_terms(self, params: list[Any]) -> int:
         return _count_terms(params)
+
+    @abc.abstractmethod
+    def terms(self, xp: Any, values: Array, params: Any) -> Iterator[Array]:
+        """One summand per bandwidth, in the order of :meth:`term_order`."""
+
+    def profile(self, xp: Any, values: Array, params: Any) -> Array:
+        """The sum of :meth:`terms` (one stacked exp for a :class:`StackedExp` group)."""
+        if isinstance(params, list) and len(params) == 1 and isinstance(params[0], StackedExp):
+            stacked = params[0]
+            return xp.sum(xp.exp(values[None, ...] * stacked.coefficients[:, None, None]), axis=0)
+        total = None
+        for term in self.terms(xp, values, params):
+            total = term if total is None else total + term
+        return total
 
 
 @dataclass(frozen=True)
@@ -491,12 +503,16 @@ class Gaussian(_ExpRadial):
     Examples
     --------
     >>> import numpy as np
+    >>> from mmd_any import kernel_matrix
     >>> from mmd_any.kernels import Gaussian
-    >>> float(Gaussian(1.0)(np.zeros((1, 2)), np.ones((1, 2)))[0, 0])  # exp(-1)
+    >>> K = kernel_matrix(np.zeros((1, 2)), np.ones((1, 2)), kernel=Gaussian(1.0))
+    >>> float(K[0, 0])  # exp(-1)
     0.36787944117144233
     """
 
     name: ClassVar[str] = "gaussian"
+    formula: ClassVar[str] = "``Σ_k exp(−‖x−y‖² / (2σ_k²))``"
+    defaults: ClassVar[str] = '``bandwidth="median"``'
     metric: ClassVar[str] = "sqeuclidean"
     _power: ClassVar[int] = 2
     _const: ClassVar[float] = 0.5
@@ -510,19 +526,36 @@ class Laplacian(_ExpRadial):
     """
 
     name: ClassVar[str] = "laplacian"
+    formula: ClassVar[str] = "``Σ_k exp(−‖x−y‖₁ / σ_k)``"
+    defaults: ClassVar[str] = '``bandwidth="median"`` (median L1 distance)'
     metric: ClassVar[str] = "cityblock"
     _power: ClassVar[int] = 1
     _const: ClassVar[float] = 1.0
 
 
-def _check_floor(value: float) -> float:
-    return check_real(
-        value, "sq_distance_floor", lower=0.0, closed=True, expected="be a non-negative float"
-    )
+@dataclass(frozen=True)
+class _Floored:
+    """A kernel of Euclidean distances with an optional floor under the square root of
+    the squared distance (GeomLoss's tensorized backend uses 1e-8)."""
+
+    sq_distance_floor: float = 0.0
+
+    def __post_init__(self) -> None:
+        parent = getattr(super(), "__post_init__", None)
+        if parent is not None:
+            parent()
+        floor = check_real(
+            self.sq_distance_floor,
+            "sq_distance_floor",
+            lower=0.0,
+            closed=True,
+            expected="be a non-negative float",
+        )
+        object.__setattr__(self, "sq_distance_floor", floor)
 
 
 @dataclass(frozen=True)
-class Exponential(_Radial):
+class Exponential(_Floored, _Radial):
     """Exponential kernel ``exp(−‖x−y‖ / σ)`` (Euclidean norm), summed over bandwidths.
 
     The Matérn kernel of smoothness 1/2; GeomLoss calls it ``"laplacian"``
@@ -538,14 +571,10 @@ class Exponential(_Radial):
         exact; GeomLoss's tensorized backend uses 1e-8, so ``k(x, x) = exp(−1e-4)``.
     """
 
-    sq_distance_floor: float = 0.0
-
     name: ClassVar[str] = "exponential"
+    formula: ClassVar[str] = '``Σ_k exp(−‖x−y‖ / σ_k)`` (Euclidean norm; GeomLoss\'s "laplacian")'
+    defaults: ClassVar[str] = '``bandwidth="median"`` (median Euclidean distance)'
     metric: ClassVar[str] = "euclidean"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "sq_distance_floor", _check_floor(self.sq_distance_floor))
 
     def prepare(
         self, xp: Any, params: list[Sigmas], host: bool = True, like: Array | None = None
@@ -570,6 +599,8 @@ class InverseMultiquadric(_Radial):
     """Inverse multiquadric ``(1 + ‖x−y‖² / σ²)^(−1/2)``, summed over bandwidths."""
 
     name: ClassVar[str] = "inverse_multiquadric"
+    formula: ClassVar[str] = "``Σ_k (1 + ‖x−y‖² / σ_k²)^(−1/2)``"
+    defaults: ClassVar[str] = '``bandwidth="median"``'
     metric: ClassVar[str] = "sqeuclidean"
 
     def terms(self, xp: Any, values: Array, params: list[Sigmas]) -> Iterator[Array]:
@@ -581,7 +612,7 @@ class InverseMultiquadric(_Radial):
 
 
 @dataclass(frozen=True)
-class Energy(Kernel):
+class Energy(_Floored, Kernel):
     """Distance kernel ``−‖x−y‖``: the biased MMD² is the energy distance.
 
     Only conditionally positive definite, which is enough: the MMD² weights
@@ -596,13 +627,10 @@ class Energy(Kernel):
         tensorized backend uses 1e-8). 0 (default) is exact.
     """
 
-    sq_distance_floor: float = 0.0
-
     name: ClassVar[str] = "energy"
+    formula: ClassVar[str] = "``−‖x−y‖`` (the biased MMD² is the energy distance)"
+    defaults: ClassVar[str] = "no bandwidth"
     metric: ClassVar[str] = "euclidean"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "sq_distance_floor", _check_floor(self.sq_distance_floor))
 
     @property
     def homogeneity(self) -> int | None:  # type: ignore[override]
@@ -620,6 +648,9 @@ class Linear(Kernel):
     """Linear kernel ``x · y``: the MMD² is ``‖mean(x) − mean(y)‖²``."""
 
     name: ClassVar[str] = "linear"
+    signed_entries: ClassVar[bool] = True
+    formula: ClassVar[str] = "``x · y`` (MMD² = ``‖mean(x) − mean(y)‖²``)"
+    defaults: ClassVar[str] = "no parameters"
     metric: ClassVar[str] = "dot"
     homogeneity: ClassVar[int | None] = 2
 
@@ -673,6 +704,9 @@ class Polynomial(Kernel):
     coef0: float = 1.0
 
     name: ClassVar[str] = "polynomial"
+    signed_entries: ClassVar[bool] = True
+    formula: ClassVar[str] = "``(γ x · y + c)^p``"
+    defaults: ClassVar[str] = "``p = 3``, ``γ = 1/d``, ``c = 1`` (the KID kernel)"
     metric: ClassVar[str] = "dot"
 
     def __post_init__(self) -> None:
@@ -688,7 +722,7 @@ class Polynomial(Kernel):
         object.__setattr__(self, "coef0", coef0)
 
     def parameters(
-        self, xp: Any, z: Array, sizes: Sequence[int] | None = None, *, centred: bool | None = None
+        self, xp: Any, z: Array, sizes: Sequence[int] | None = None, *, centred: bool = False
     ) -> float:
         return 1.0 / z.shape[1] if self.gamma is None else float(self.gamma)
 
@@ -696,18 +730,64 @@ class Polynomial(Kernel):
         return _integer_power(values * params + self.coef0, self.degree)
 
 
-_KERNELS: dict[str, type[Kernel]] = {
-    "gaussian": Gaussian,
-    "laplacian": Laplacian,
-    "exponential": Exponential,
-    "energy": Energy,
-    "linear": Linear,
-    "polynomial": Polynomial,
-    "inverse_multiquadric": InverseMultiquadric,
+#: The kernels by the lower-case name every ``kernel=`` argument (and the CLI's
+#: ``--kernel``) accepts: the one list of them. A new kernel class is added here.
+KERNELS: dict[str, type[Kernel]] = {
+    cls.name: cls
+    for cls in (
+        Gaussian,
+        Laplacian,
+        Exponential,
+        InverseMultiquadric,
+        Energy,
+        Linear,
+        Polynomial,
+    )
 }
-_ALIASES = {"rbf": "gaussian", "imq": "inverse_multiquadric", "poly": "polynomial"}
+
+#: Other names of kernels in :data:`KERNELS` (scikit-learn's and the seeds').
+ALIASES: dict[str, str] = {"rbf": "gaussian", "imq": "inverse_multiquadric", "poly": "polynomial"}
 
 
+def kernel_table(indent: str = "") -> str:
+    """The registered kernels as an reST table: class, name (and aliases), ``k(x, y)``,
+    defaults; the module docstring's and the docs' kernels table."""
+    aliases: dict[str, list[str]] = {}
+    for alias, name in ALIASES.items():
+        aliases.setdefault(name, []).append(alias)
+    rows = [
+        (
+            f":class:`~mmd_any.kernels.{cls.__name__}`",
+            " or ".join(f'``"{n}"``' for n in (name, *aliases.get(name, []))),
+            cls.formula,
+            cls.defaults,
+        )
+        for name, cls in KERNELS.items()
+    ]
+    return list_table(("kernel", "name", "``k(x, y)``", "default parameters"), rows, indent)
+
+
+def has_bandwidth(kernel: str | type[Kernel] | Kernel) -> bool:
+    """Whether a kernel (a name in :data:`KERNELS` or :data:`ALIASES`, a class or an
+    instance) takes a ``bandwidth``.
+
+    Examples
+    --------
+    >>> from mmd_any.kernels import has_bandwidth
+    >>> has_bandwidth("rbf"), has_bandwidth("linear")
+    (True, False)
+    """
+    if isinstance(kernel, str):
+        kernel = KERNELS[ALIASES.get(kernel, kernel)]
+    cls = kernel if isinstance(kernel, type) else type(kernel)
+    return issubclass(cls, _Radial)
+
+
+@fill(
+    KERNEL_NAMES=quoted(KERNELS),
+    KERNEL_ALIASES=quoted(ALIASES),
+    OTHER_KERNELS=quoted(name for name in KERNELS if not has_bandwidth(name)),
+)
 def as_kernel(kernel: str | Kernel, bandwidth: Any = None) -> Kernel:
     """A :class:`Kernel` from an instance or a lower-case name, with an optional bandwidth.
 
@@ -717,9 +797,7 @@ def as_kernel(kernel: str | Kernel, bandwidth: Any = None) -> Kernel:
     Parameters
     ----------
     kernel : str or Kernel
-        A kernel name (``"gaussian"``, ``"laplacian"``, ``"exponential"``,
-        ``"inverse_multiquadric"``, ``"energy"``, ``"linear"``, ``"polynomial"``,
-        or an alias ``"rbf"``, ``"imq"``, ``"poly"``) or an instance.
+        A kernel name ({KERNEL_NAMES}, or an alias {KERNEL_ALIASES}) or an instance.
     bandwidth : float, sequence of float, array, str or BandwidthRule, optional
         The bandwidth of a named radial kernel, anything the kernels accept
         (``1.0``, ``[0.5, 1.0, 2.0]``, ``"median"``, ``"mean"``, a rule of
@@ -734,7 +812,7 @@ def as_kernel(kernel: str | Kernel, bandwidth: Any = None) -> Kernel:
     ------
     ValueError
         For an unknown name (the message lists the valid ones), a ``bandwidth``
-        with a kernel that has none (energy, linear, polynomial), a ``bandwidth``
+        with a kernel that has none ({OTHER_KERNELS}), a ``bandwidth``
         with a Kernel instance (give it to the kernel instead: ``Gaussian(1.0)``),
         and the kernels' own errors for the bandwidth (non-positive values, ...).
     TypeError
@@ -749,7 +827,7 @@ def as_kernel(kernel: str | Kernel, bandwidth: Any = None) -> Kernel:
     """
     if isinstance(kernel, Kernel):
         if bandwidth is not None:
-            if not isinstance(kernel, _Radial):
+            if not has_bandwidth(kernel):
                 raise ValueError(
                     f"{kernel!r} has no bandwidth; pass `bandwidth` only with a "
                     "radial kernel's name"
@@ -761,17 +839,17 @@ def as_kernel(kernel: str | Kernel, bandwidth: Any = None) -> Kernel:
             )
         return kernel
     if isinstance(kernel, str):
-        key = _ALIASES.get(kernel, kernel)
-        if key not in _KERNELS:
+        key = ALIASES.get(kernel, kernel)
+        if key not in KERNELS:
             raise ValueError(
-                f"unknown `kernel` {kernel!r}; valid names are {sorted(_KERNELS)} "
-                f"(aliases {sorted(_ALIASES)})"
+                f"unknown `kernel` {kernel!r}; valid names are {sorted(KERNELS)} "
+                f"(aliases {sorted(ALIASES)})"
             )
-        cls = _KERNELS[key]
+        cls = KERNELS[key]
         if bandwidth is None:
             return cls()
-        if not issubclass(cls, _Radial):
-            with_one = sorted(k for k, c in _KERNELS.items() if issubclass(c, _Radial))
+        if not has_bandwidth(cls):
+            with_one = sorted(name for name in KERNELS if has_bandwidth(name))
             raise ValueError(
                 f"the {key!r} kernel has no bandwidth; `bandwidth` goes with one of {with_one}"
             )
@@ -782,82 +860,4 @@ def as_kernel(kernel: str | Kernel, bandwidth: Any = None) -> Kernel:
     )
 
 
-def kernel_matrix(
-    x: Array,
-    y: Array | None = None,
-    *,
-    kernel: str | Kernel = "gaussian",
-    bandwidth: Any = None,
-    standardize: bool = False,
-    memory_budget: int | None = None,
-    check_finite: bool = True,
-) -> Array:
-    """The Gram matrix ``K[i, j] = k(x_i, y_j)``.
-
-    Data-driven bandwidths are computed from the pooled sample ``[x; y]``
-    (from ``x`` alone when ``y`` is None). The whole ``n × m`` matrix is
-    returned, so its memory is the caller's choice; :func:`mmd_any.mmd2`
-    never builds it.
-
-    Parameters
-    ----------
-    x : array, shape (n, d) or (n,)
-    y : array, shape (m, d) or (m,), optional
-        Defaults to ``x``.
-    kernel : str or Kernel
-        A :mod:`mmd_any.kernels` instance or its lower-case name.
-    bandwidth : float, sequence of float, array, str or BandwidthRule, optional
-        The bandwidth of a named radial kernel (see :func:`as_kernel`):
-        ``kernel="gaussian", bandwidth=1.0`` is ``kernel=Gaussian(1.0)``.
-        None: the kernel's default (the median rule).
-    standardize : bool
-        Scale every feature by the pooled sample's mean and standard
-        deviation before the kernel (bandwidth rules then see standardised
-        data; a fixed bandwidth is in standard deviations).
-    memory_budget : int, optional
-        Bytes for the temporaries of one block of rows (as for
-        :func:`mmd_any.mmd2`); the result itself is ``n × m``.
-    check_finite : bool
-        Raise ``ValueError`` on NaN/inf in the inputs.
-
-    Returns
-    -------
-    array, shape (n, m)
-        In the inputs' namespace, dtype and device.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import mmd_any
-    >>> mmd_any.kernel_matrix(np.eye(2), kernel="linear")
-    array([[1., 0.],
-           [0., 1.]])
-    >>> mmd_any.kernel_matrix(np.zeros((1, 2)), np.ones((1, 2)), kernel="rbf", bandwidth=1.0)
-    array([[0.36787944]])
-    """
-    kernel = as_kernel(kernel, bandwidth)
-    memory_budget = _plan.check_memory_budget(memory_budget)
-    if y is None:
-        samples = prepare_single(x, check_finite=check_finite, standardize=standardize)
-        n = samples.x.shape[0]
-        stacked, rows, cols = [samples.x], slice(0, n), slice(0, n)
-    else:
-        samples = prepare_samples(x, y, check_finite=check_finite, standardize=standardize)
-        n, m = samples.x.shape[0], samples.y.shape[0]
-        stacked, rows, cols = [samples.x, samples.y], slice(0, n), slice(n, n + m)
-    xp = samples.xp
-    with full_precision(xp, samples.device):
-        gram = _gram.PooledGram(xp, kernel, stacked, zero_sum=False)
-        plan = _plan.make_plan(
-            xp,
-            samples.device,
-            gram.size,
-            _plan.itemsize(xp, samples.dtype),
-            terms=gram.n_terms,
-            memory_budget=memory_budget,
-        )
-        tile = gram.block(rows, cols, plan)
-    refuse_overflow(samples, tile, f"the kernel matrix of {kernel!r}")
-    if samples.finite is not None:
-        tile = xp.where(samples.finite, tile, xp.nan)
-    return tile if tile.dtype == samples.result_dtype else xp.astype(tile, samples.result_dtype)
+fill(KERNEL_TABLE=kernel_table())(sys.modules[__name__])

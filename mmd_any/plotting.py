@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ._aggregation import STATISTIC_KINDS
+from ._aggregation import METHODS
 
 __all__ = ["plot_test_result"]
 
@@ -98,7 +98,7 @@ def _axes(plt: Any, ax: Any, count: int, method: str, members: int) -> tuple[Any
         layout = (
             f"one per member ({members})"
             if method == "minp"
-            else f"1 for the {STATISTIC_KINDS[method]} + one per member ({members})"
+            else f"1 for the {METHODS[method].statistic_kind} + one per member ({members})"
         )
         raise ValueError(
             f"`ax` must hold {count} axes for this aggregated test (aggregate={method!r}: "
@@ -121,7 +121,7 @@ def _aggregate_panel(ax: Any, result: Any, decision: str) -> None:
     """The null of the aggregated statistic (fuse, combined) and its own threshold."""
     null = _host(result.null_distribution).ravel()
     observed = float(_host(result.combined_statistic))
-    kind = STATISTIC_KINDS[result.method]
+    kind = METHODS[result.method].statistic_kind
     if result.method == "combined":  # a p-value: small is evidence
         threshold = float(np.quantile(null, result.alpha))
         threshold_label = f"threshold (α = {result.alpha:g}), reject to the left"

@@ -12,14 +12,20 @@ a data-driven bandwidth (the default median) is computed from that first pair
 of chunks. Accumulators that will be merged must share them: either give a
 fixed bandwidth (and, for ``"rff"``, the same ``seed``), or create the workers'
 accumulators with :meth:`StreamingMMD.fork` after the first update.
+
+``StreamingMMD(estimator=name)`` constructs the accumulator class registered
+under ``name`` in ``_STREAMING_ESTIMATORS`` (a private subclass of
+``StreamingMMD`` per estimator); the base class holds what they share: argument
+checks, the checks of every chunk, merging, forking and copying.
 """
 
 from __future__ import annotations
 
+import abc
 import itertools
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from array_api_compat import device
 
@@ -37,7 +43,6 @@ from .kernels import Kernel, as_kernel
 __all__ = ["StreamingMMD"]
 
 
-_STREAMING_ESTIMATORS = ("linear", "rff")
 _fresh_ids = itertools.count()
 
 
@@ -81,7 +86,7 @@ def _fixed_bandwidth(kernel: Kernel) -> bool:
     return rule is None or (isinstance(rule, Fixed) and isinstance(rule.values, tuple))
 
 
-class StreamingMMD:
+class StreamingMMD(abc.ABC):
     """Accumulate an MMD² estimate over chunks of the two samples.
 
     Parameters
@@ -157,6 +162,25 @@ class StreamingMMD:
     150
     """
 
+    #: the name of this accumulator's estimator: its key in ``_STREAMING_ESTIMATORS``
+    estimator: ClassVar[str]
+
+    def __new__(
+        cls,
+        kernel: str | Kernel = "gaussian",
+        estimator: str = "rff",
+        *,
+        bandwidth: Any = None,
+        n_features: int = 1024,
+        seed: int | None = None,
+        check_finite: bool = True,
+    ) -> StreamingMMD:
+        # the one constructor: StreamingMMD(estimator=name) builds the class registered
+        # under name; a subclass (fork, copy, pickle) builds itself
+        if cls is StreamingMMD:
+            cls = _STREAMING_ESTIMATORS[check_choice(estimator, "estimator", _STREAMING_ESTIMATORS)]
+        return super().__new__(cls)
+
     def __init__(
         self,
         kernel: str | Kernel = "gaussian",
@@ -168,18 +192,20 @@ class StreamingMMD:
         check_finite: bool = True,
     ) -> None:
         check_choice(estimator, "estimator", _STREAMING_ESTIMATORS)
+        if not isinstance(self, _STREAMING_ESTIMATORS[estimator]):
+            raise ValueError(
+                f"{type(self).__qualname__} is the {self.estimator!r} accumulator, got "
+                f"`estimator` {estimator!r}; construct accumulators with StreamingMMD"
+            )
         self.kernel = as_kernel(kernel, bandwidth)
-        self.estimator = estimator
         self.n_features = check_count(n_features, "n_features", 2)
         self.seed = check_seed(seed)
         self.check_finite = check_finite
         self.n_x = 0
         self.n_y = 0
         self._setup: _Setup | None = None
-        #: running sums (CompensatedSum): rff [Σφ(x), Σφ(y)] unweighted; linear [Σh]
+        #: the running sums (CompensatedSum), as each subclass defines them
         self._sums: list[CompensatedSum] | None = None
-        self._carry: tuple[Array, Array] | None = None  # linear: one odd row of x and y
-        self._pairs = 0
 
     # -- construction helpers -------------------------------------------------------
 
@@ -189,7 +215,7 @@ class StreamingMMD:
         Call it after the first update to hand identical accumulators to
         workers whose results will be merged.
         """
-        twin = StreamingMMD(
+        twin = type(self)(
             self.kernel,
             self.estimator,
             n_features=self.n_features,
@@ -199,30 +225,18 @@ class StreamingMMD:
         twin._setup = self._setup
         return twin
 
+    @abc.abstractmethod
     def _initialise(self, xp: Any, x: Array, y: Array) -> _Setup:
-        pooled = xp.concat([x, y], axis=0)
-        sizes = [x.shape[0], y.shape[0]]
-        if self.estimator == "rff":
-            if _fixed_bandwidth(self.kernel):
-                # no data-dependent shift or scale: accumulators with the same fixed
-                # kernel and seed draw the same features and merge without fork(); the
-                # bandwidths' own power of two keeps the frequencies in range
-                scale = bandwidth_scale(self.kernel.parameters(xp, pooled, sizes))
-                _, params, _ = resolve_parameters(xp, self.kernel, pooled, sizes, scale=scale)
-                features = draw_features(
-                    xp, self.kernel, params, self.n_features, self.seed, pooled, None, scale
-                )
-            else:
-                features = features_for(xp, self.kernel, pooled, sizes, self.n_features, self.seed)
-            return _Setup(xp, x.dtype, x.shape[1], None, features, self._key())
-        # the linear-time h is translation invariant: later chunks get the same shift
-        points, params, scale = resolve_parameters(xp, self.kernel, pooled, sizes)
-        return _Setup(xp, x.dtype, x.shape[1], params, None, self._key(), scale, points.shift)
+        """Fix the kernel parameters (and features) from the first chunks."""
+
+    @abc.abstractmethod
+    def _reproducible(self) -> bool:
+        """Whether a fixed kernel gives equal parameters and features to every
+        accumulator built with the same arguments."""
 
     def _key(self) -> Any:
         """Equal for accumulators whose parameters and features are equal by construction."""
-        reproducible = self.estimator == "linear" or reproducible_seed(self.seed)
-        if _fixed_bandwidth(self.kernel) and reproducible:
+        if _fixed_bandwidth(self.kernel) and self._reproducible():
             return (repr(self.kernel), self.estimator, self.n_features, self.seed)
         return next(_fresh_ids)
 
@@ -270,12 +284,189 @@ class StreamingMMD:
             )
         if x.dtype != setup.dtype:
             x, y = xp.astype(x, setup.dtype), xp.astype(y, setup.dtype)
-        if self.estimator == "rff":
-            self._add_feature_sums(xp, x, y)
-        else:
-            self._add_linear(xp, x, y)
+        self._add(xp, x, y)
 
-    def _add_feature_sums(self, xp: Any, x: Array, y: Array) -> None:
+    @abc.abstractmethod
+    def _add(self, xp: Any, x: Array, y: Array) -> None:
+        """Add checked chunks (the first chunks' library, device, features and dtype)."""
+
+    # -- results -----------------------------------------------------------------------
+
+    def value(self) -> Array:
+        """The current estimate, a 0-d array in the chunks' namespace and dtype.
+
+        Raises
+        ------
+        ValueError
+            Before any update (or, linear, before the first complete pair).
+        """
+        if self._sums is None:
+            raise ValueError("StreamingMMD.value() needs at least one update with data")
+        xp = self._setup.xp
+        return as_0d(xp, xp.astype(self._value(xp), self._setup.dtype))
+
+    @abc.abstractmethod
+    def _value(self, xp: Any) -> Array:
+        """The estimate from the running sums (there is at least one)."""
+
+    def merge(self, other: StreamingMMD) -> StreamingMMD:
+        """Add the data of ``other`` to this accumulator, in place; returns ``self``.
+
+        Like :meth:`update`, this changes the accumulator it is called on, and
+        returns it for chaining; ``other`` is left unchanged. For a new
+        accumulator that leaves both operands unchanged use :meth:`merged`.
+
+        For ``"rff"`` the result equals one accumulator fed all the chunks (up
+        to the rounding of the running sums). For ``"linear"``, whose pairs
+        are consecutive rows, the same holds when every update had an even
+        number of rows; otherwise the two carried rows form one more pair.
+        An empty accumulator takes over the parameters, features and data of
+        ``other``; merging an empty ``other`` changes nothing.
+
+        Raises
+        ------
+        TypeError
+            If ``other`` is not a StreamingMMD, or holds arrays of another
+            library.
+        ValueError
+            If ``other`` is this accumulator itself, if the accumulators differ
+            in estimator, kernel, number of features per row or device, or do
+            not share their kernel parameters and random features (use a fixed
+            bandwidth and seed, or :meth:`fork`). Nothing is changed then.
+        """
+        if not isinstance(other, StreamingMMD):
+            raise TypeError(f"can only merge a StreamingMMD, got {type(other).__qualname__}")
+        if other is self:
+            raise ValueError("cannot merge an accumulator with itself (its data would count twice)")
+        self._check_estimator(other)
+        if other._setup is None:
+            return self
+        if self._setup is None:
+            if repr(other.kernel) != repr(self.kernel):
+                raise ValueError(
+                    f"cannot merge: `other` uses the kernel {other.kernel!r} but this "
+                    f"accumulator {self.kernel!r}"
+                )
+            self._take(other)
+            return self
+        self._check_mergeable(other)
+        if self._setup.key != other._setup.key:
+            raise ValueError(
+                "these accumulators use different kernel parameters or random features: "
+                "give a fixed bandwidth and seed, or create the workers' accumulators with "
+                "fork() after the first update"
+            )
+        data = self._merged_data(self._setup.xp, other)
+        # everything computed: only now is this accumulator changed
+        self._load(data)
+        return self
+
+    def merged(self, other: StreamingMMD) -> StreamingMMD:
+        """A new accumulator holding the data of both; ``self`` and ``other`` are
+        left unchanged (the functional form of :meth:`merge`).
+
+        ``a.merged(b)`` is ``StreamingMMD.merged(a, b)``; it raises as :meth:`merge`.
+        """
+        if not isinstance(other, StreamingMMD):
+            raise TypeError(f"can only merge a StreamingMMD, got {type(other).__qualname__}")
+        if other is self:
+            raise ValueError("cannot merge an accumulator with itself (its data would count twice)")
+        return self._copy().merge(other)
+
+    def _check_estimator(self, other: StreamingMMD) -> None:
+        if other.estimator != self.estimator:
+            raise ValueError(
+                f"cannot merge: `other` uses estimator {other.estimator!r} but this "
+                f"accumulator uses {self.estimator!r}"
+            )
+
+    def _check_mergeable(self, other: StreamingMMD) -> None:
+        """Refuse to merge accumulators whose sums do not describe the same features."""
+        mine, theirs = self._setup, other._setup
+        self._check_estimator(other)
+        if theirs.xp is not mine.xp:
+            raise TypeError(
+                f"cannot merge: `other` holds {theirs.array_type} arrays but this accumulator "
+                f"holds {mine.array_type}"
+            )
+        if theirs.dim != mine.dim:
+            raise ValueError(
+                f"cannot merge: `other` was fed rows of {theirs.dim} features but this "
+                f"accumulator rows of {mine.dim}"
+            )
+        if _different_devices(theirs.device, mine.device):
+            raise ValueError(
+                f"cannot merge: `other` is on device {theirs.device!r} but this accumulator "
+                f"is on {mine.device!r}"
+            )
+
+    # -- the accumulated data, as attribute name -> value -----------------------------
+
+    def _data(self) -> dict[str, Any]:
+        """What the updates have accumulated (a copy that shares no list with ``self``)."""
+        sums = None if self._sums is None else list(self._sums)
+        return {"n_x": self.n_x, "n_y": self.n_y, "_sums": sums}
+
+    def _merged_data(self, xp: Any, other: StreamingMMD) -> dict[str, Any]:
+        """The data of both accumulators (same estimator, parameters and features),
+        computed without changing either."""
+        sums = self._sums
+        if other._sums is not None:
+            sums = (
+                list(other._sums)
+                if sums is None
+                else [a.plus(xp, b) for a, b in zip(sums, other._sums, strict=True)]
+            )
+        return {"n_x": self.n_x + other.n_x, "n_y": self.n_y + other.n_y, "_sums": sums}
+
+    def _load(self, data: dict[str, Any]) -> None:
+        for name, value in data.items():
+            setattr(self, name, value)
+
+    def _copy(self) -> StreamingMMD:
+        twin = self.fork()
+        twin._load(self._data())
+        return twin
+
+    def _take(self, other: StreamingMMD) -> None:
+        """Become a copy of ``other`` (an empty accumulator merging a fed one): its
+        parameters and features (shared, as :meth:`fork` shares them) and its data."""
+        self.n_features, self.seed = other.n_features, other.seed
+        self._setup = other._setup
+        self._load(other._data())
+
+    def __repr__(self) -> str:
+        return (
+            f"StreamingMMD(kernel={self.kernel!r}, estimator={self.estimator!r}, "
+            f"n_x={self.n_x}, n_y={self.n_y})"
+        )
+
+
+class _RandomFeatureStream(StreamingMMD):
+    """``StreamingMMD(estimator="rff")``: the sums of the random Fourier features of
+    each sample (``_sums`` is ``[Σφ(x), Σφ(y)]``, unweighted); chunk sizes are free."""
+
+    def _initialise(self, xp: Any, x: Array, y: Array) -> _Setup:
+        pooled = xp.concat([x, y], axis=0)
+        sizes = [x.shape[0], y.shape[0]]
+        if _fixed_bandwidth(self.kernel):
+            # no data-dependent shift or scale: accumulators with the same fixed
+            # kernel and seed draw the same features and merge without fork(); the
+            # bandwidths' own power of two keeps the frequencies in range
+            _, fixed, _ = resolve_parameters(xp, self.kernel, pooled, sizes, scale=1.0)
+            scale = bandwidth_scale(fixed)
+            _, params, _ = resolve_parameters(xp, self.kernel, pooled, sizes, scale=scale)
+            features = draw_features(
+                xp, self.kernel, params, self.n_features, self.seed, pooled, None, scale
+            )
+        else:
+            features = features_for(xp, self.kernel, pooled, sizes, self.n_features, self.seed)
+        return _Setup(xp, x.dtype, x.shape[1], None, features, self._key())
+
+    def _reproducible(self) -> bool:
+        return reproducible_seed(self.seed)
+
+    def _add(self, xp: Any, x: Array, y: Array) -> None:
         features = self._setup.features
         parts = [features.feature_totals(xp, x), features.feature_totals(xp, y)]
         if (
@@ -296,7 +487,32 @@ class StreamingMMD:
         self.n_x += x.shape[0]
         self.n_y += y.shape[0]
 
-    def _add_linear(self, xp: Any, x: Array, y: Array) -> None:
+    def _value(self, xp: Any) -> Array:
+        sums_x, sums_y = (self._setup.features.weigh(xp, s) for s in self._sums)
+        return mmd2_from_sums(xp, sums_x, self.n_x, sums_y, self.n_y)
+
+
+class _LinearTimeStream(StreamingMMD):
+    """``StreamingMMD(estimator="linear")``: the running ``Σh`` of the linear-time
+    statistic over consecutive pairs of rows (``_sums`` is ``[Σh]``); an odd row of
+    each sample is carried to the next update, or paired with ``other``'s in a merge."""
+
+    #: one odd row of x and of y, waiting for its pair
+    _carry: tuple[Array, Array] | None = None
+    #: the number of complete pairs summed in ``_sums``
+    _pairs: int = 0
+
+    def _initialise(self, xp: Any, x: Array, y: Array) -> _Setup:
+        pooled = xp.concat([x, y], axis=0)
+        sizes = [x.shape[0], y.shape[0]]
+        # the linear-time h is translation invariant: later chunks get the same shift
+        points, params, scale = resolve_parameters(xp, self.kernel, pooled, sizes)
+        return _Setup(xp, x.dtype, x.shape[1], params, None, self._key(), scale, points.shift)
+
+    def _reproducible(self) -> bool:
+        return True  # no random features: a fixed kernel fixes everything
+
+    def _add(self, xp: Any, x: Array, y: Array) -> None:
         if x.shape[0] != y.shape[0]:
             raise ValueError(
                 "the 'linear' streaming estimator pairs the samples: each update needs as "
@@ -338,87 +554,16 @@ class StreamingMMD:
                 total = total.times(xp, setup.scale)
         return total
 
-    # -- results -----------------------------------------------------------------------
+    def _value(self, xp: Any) -> Array:
+        return self._sums[0].value(xp) / self._pairs
 
-    def value(self) -> Array:
-        """The current estimate, a 0-d array in the chunks' namespace and dtype.
+    def _data(self) -> dict[str, Any]:
+        return {**super()._data(), "_pairs": self._pairs, "_carry": self._carry}
 
-        Raises
-        ------
-        ValueError
-            Before any update (or, linear, before the first complete pair).
-        """
-        if self._sums is None:
-            raise ValueError("StreamingMMD.value() needs at least one update with data")
-        xp = self._setup.xp
-        if self.estimator == "rff":
-            sums_x, sums_y = (self._setup.features.weigh(xp, s) for s in self._sums)
-            value = mmd2_from_sums(xp, sums_x, self.n_x, sums_y, self.n_y)
-        else:
-            value = self._sums[0].value(xp) / self._pairs
-        return as_0d(xp, xp.astype(value, self._setup.dtype))
-
-    def merge(self, other: StreamingMMD) -> StreamingMMD:
-        """Add the data of ``other`` to this accumulator, in place; returns ``self``.
-
-        Like :meth:`update`, this changes the accumulator it is called on, and
-        returns it for chaining; ``other`` is left unchanged. For a new
-        accumulator that leaves both operands unchanged use :meth:`merged`.
-
-        For ``"rff"`` the result equals one accumulator fed all the chunks (up
-        to the rounding of the running sums). For ``"linear"``, whose pairs
-        are consecutive rows, the same holds when every update had an even
-        number of rows; otherwise the two carried rows form one more pair.
-        An empty accumulator takes over the parameters, features and data of
-        ``other``; merging an empty ``other`` changes nothing.
-
-        Raises
-        ------
-        TypeError
-            If ``other`` is not a StreamingMMD, or holds arrays of another
-            library.
-        ValueError
-            If ``other`` is this accumulator itself, if the accumulators differ
-            in estimator, kernel, number of features per row or device, or do
-            not share their kernel parameters and random features (use a fixed
-            bandwidth and seed, or :meth:`fork`). Nothing is changed then.
-        """
-        if not isinstance(other, StreamingMMD):
-            raise TypeError(f"can only merge a StreamingMMD, got {type(other).__qualname__}")
-        if other is self:
-            raise ValueError("cannot merge an accumulator with itself (its data would count twice)")
-        if other.estimator != self.estimator:
-            raise ValueError(
-                f"cannot merge: `other` uses estimator {other.estimator!r} but this "
-                f"accumulator uses {self.estimator!r}"
-            )
-        if other._setup is None:
-            return self
-        if self._setup is None:
-            if repr(other.kernel) != repr(self.kernel):
-                raise ValueError(
-                    f"cannot merge: `other` uses the kernel {other.kernel!r} but this "
-                    f"accumulator {self.kernel!r}"
-                )
-            self._take(other)
-            return self
-        self._check_mergeable(other)
-        if self._setup.key != other._setup.key:
-            raise ValueError(
-                "these accumulators use different kernel parameters or random features: "
-                "give a fixed bandwidth and seed, or create the workers' accumulators with "
-                "fork() after the first update"
-            )
-        xp = self._setup.xp
-        sums = self._sums
-        if other._sums is not None:
-            sums = (
-                list(other._sums)
-                if sums is None
-                else [a.plus(xp, b) for a, b in zip(sums, other._sums, strict=True)]
-            )
-        pairs, carry = self._pairs + other._pairs, self._carry
-        if self.estimator == "linear" and other._carry is not None:
+    def _merged_data(self, xp: Any, other: StreamingMMD) -> dict[str, Any]:
+        data = super()._merged_data(xp, other)
+        sums, pairs, carry = data["_sums"], self._pairs + other._pairs, self._carry
+        if other._carry is not None:
             if carry is None:
                 carry = other._carry
             else:  # the two carried rows form one more pair
@@ -427,66 +572,15 @@ class StreamingMMD:
                 total = self._linear_sum(xp, x, y)
                 sums = [total] if sums is None else [sums[0].plus(xp, total)]
                 pairs, carry = pairs + 1, None
-        # everything computed: only now is this accumulator changed
-        self.n_x += other.n_x
-        self.n_y += other.n_y
-        self._sums, self._pairs, self._carry = sums, pairs, carry
-        return self
+        return {**data, "_sums": sums, "_pairs": pairs, "_carry": carry}
 
-    def merged(self, other: StreamingMMD) -> StreamingMMD:
-        """A new accumulator holding the data of both; ``self`` and ``other`` are
-        left unchanged (the functional form of :meth:`merge`).
 
-        ``a.merged(b)`` is ``StreamingMMD.merged(a, b)``; it raises as :meth:`merge`.
-        """
-        if not isinstance(other, StreamingMMD):
-            raise TypeError(f"can only merge a StreamingMMD, got {type(other).__qualname__}")
-        if other is self:
-            raise ValueError("cannot merge an accumulator with itself (its data would count twice)")
-        return self._copy().merge(other)
-
-    def _check_mergeable(self, other: StreamingMMD) -> None:
-        """Refuse to merge accumulators whose sums do not describe the same features."""
-        mine, theirs = self._setup, other._setup
-        if other.estimator != self.estimator:
-            raise ValueError(
-                f"cannot merge: `other` uses estimator {other.estimator!r} but this "
-                f"accumulator uses {self.estimator!r}"
-            )
-        if theirs.xp is not mine.xp:
-            raise TypeError(
-                f"cannot merge: `other` holds {theirs.array_type} arrays but this accumulator "
-                f"holds {mine.array_type}"
-            )
-        if theirs.dim != mine.dim:
-            raise ValueError(
-                f"cannot merge: `other` was fed rows of {theirs.dim} features but this "
-                f"accumulator rows of {mine.dim}"
-            )
-        if _different_devices(theirs.device, mine.device):
-            raise ValueError(
-                f"cannot merge: `other` is on device {theirs.device!r} but this accumulator "
-                f"is on {mine.device!r}"
-            )
-
-    def _copy(self) -> StreamingMMD:
-        twin = self.fork()
-        twin.n_x, twin.n_y, twin._pairs = self.n_x, self.n_y, self._pairs
-        twin._sums = None if self._sums is None else list(self._sums)
-        twin._carry = self._carry
-        return twin
-
-    def _take(self, other: StreamingMMD) -> None:
-        """Become a copy of ``other`` (an empty accumulator merging a fed one): its
-        parameters and features (shared, as :meth:`fork` shares them) and its data."""
-        self.n_features, self.seed = other.n_features, other.seed
-        self._setup = other._setup
-        self.n_x, self.n_y, self._pairs = other.n_x, other.n_y, other._pairs
-        self._sums = None if other._sums is None else list(other._sums)
-        self._carry = other._carry
-
-    def __repr__(self) -> str:
-        return (
-            f"StreamingMMD(kernel={self.kernel!r}, estimator={self.estimator!r}, "
-            f"n_x={self.n_x}, n_y={self.n_y})"
-        )
+#: the streaming estimators: the one definition of their names, and of the class that
+#: ``StreamingMMD(estimator=name)`` constructs
+_STREAMING_ESTIMATORS: dict[str, type[StreamingMMD]] = {
+    "linear": _LinearTimeStream,
+    "rff": _RandomFeatureStream,
+}
+for _name, _accumulator in _STREAMING_ESTIMATORS.items():
+    _accumulator.estimator = _name
+del _name, _accumulator

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from ._checks import check_choice, check_real
+from ._docstrings import choices, fill
 from ._plan import check_memory_budget
 from .bandwidths import Fixed, MeanSquaredDistance, seed_scales
 from .estimators import ESTIMATORS, mmd2
@@ -72,6 +73,7 @@ def seed_kernel(
     return Gaussian(Fixed([base * s for s in seed_scales(kernel_mul, kernel_num)]))
 
 
+@fill(ESTIMATOR_CHOICES=choices(ESTIMATORS))
 class MMDLoss(nn.Module):
     """Squared MMD between a source and a target batch, as a loss.
 
@@ -91,7 +93,7 @@ class MMDLoss(nn.Module):
         ``MMDLoss(kernel="gaussian", bandwidth=1.0)`` is
         ``MMDLoss(kernel=Gaussian(1.0))``. The seeds' ladder takes ``fix_sigma``
         instead: ``bandwidth`` without ``kernel`` is refused.
-    estimator : {"biased", "unbiased", "linear"}
+    estimator : {ESTIMATOR_CHOICES}
         ``"biased"`` (the seeds') is ≥ 0; ``"unbiased"`` has no bias towards
         separating small batches.
     memory_budget : int, optional

@@ -86,13 +86,15 @@ import numpy as np
 from array_api_compat import device
 
 from . import _aggregation, _gram, _plan
-from ._algebra import QuadraticStatistic, quadratic_statistic
+from ._aggregation import AGGREGATE_EXPONENTS, AGGREGATIONS, COMPONENTS, METHODS, RECOMMENDED
+from ._algebra import QUADRATIC_ESTIMATORS, QuadraticStatistic, quadratic_statistic
 from ._checks import check_choice, check_count, check_real, check_seed
 from ._compat import as_0d, full_precision, host_floats
+from ._docstrings import choices, fill
 from ._dtypes import from_host
 from ._typing import Array
 from ._validation import prepare_samples, refuse_overflow
-from .bandwidths import DistanceQuantiles, Median, Sigmas
+from .bandwidths import DistanceQuantiles, Median, radial_groups
 from .estimators import chosen_preset, plan_for
 from .kernels import Gaussian, Kernel, Laplacian, _Radial, as_kernel
 
@@ -109,21 +111,14 @@ __all__ = [
 ]
 
 
-#: Exponents ``k`` of the default min-p collection ``median · 2^k``.
-AGGREGATE_EXPONENTS = tuple(range(-4, 5))
-
-#: The aggregated tests ``mmd_test(aggregate=...)`` runs; ``False`` is the
-#: single-kernel test.
-AGGREGATIONS = ("minp", "fuse", "combined")
-
-#: What ``aggregate=True`` runs: the library's recommended aggregated test.
-RECOMMENDED = "combined"
-
 #: Method name of the single-kernel test (``aggregate=False``).
 SINGLE = "single"
 
 #: The methods whose statistic is built on the unbiased estimator only.
-UNBIASED_ONLY = ("fuse", "combined")
+UNBIASED_ONLY = tuple(name for name, method in METHODS.items() if method.unbiased_only)
+
+#: The estimators a permutation test takes (quadratic forms of the pooled Gram matrix).
+TEST_ESTIMATORS = QUADRATIC_ESTIMATORS
 
 #: The Laplace kernel of MMD-FUSE and MMDAgg is ``exp(−√2‖x−y‖₁/λ)``: the
 #: Laplacian's ``σ = λ/√2``.
@@ -211,10 +206,11 @@ def _resolve_estimator(estimator: str | None, method: str) -> str:
     if estimator is None:
         return "unbiased" if method in UNBIASED_ONLY else "biased"
     if not isinstance(estimator, str):
-        check_choice(estimator, "estimator", ("biased", "unbiased"))  # raises TypeError
-    if estimator not in ("biased", "unbiased"):
+        check_choice(estimator, "estimator", TEST_ESTIMATORS)  # raises TypeError
+    if estimator not in TEST_ESTIMATORS:
         raise ValueError(
-            f"`estimator` of the permutation test must be 'biased' or 'unbiased', got {estimator!r}"
+            f"`estimator` of the permutation test must be one of {list(TEST_ESTIMATORS)}, "
+            f"got {estimator!r}"
         )
     if method in UNBIASED_ONLY and estimator != "unbiased":
         raise ValueError(
@@ -288,38 +284,22 @@ def _collection(kernel: Any, method: str, bandwidth: Any = None) -> list[Kernel]
 
 
 def _term_names(kernel: Kernel) -> list[str]:
+    """The names of a kernel's members in a test's report: ``Gaussian(0.5)``, ...,
+    from the bandwidth rule's labels (the kernel's repr for a single bandwidth)."""
     rule = getattr(kernel, "rule", None)
-    if isinstance(rule, DistanceQuantiles):
-        kind = "geometric" if rule.spacing == "geometric" else "linear"
-        return [
-            f"{type(kernel).__name__}(quantile grid, {kind}, {k + 1}/{rule.count})"
-            for k in range(rule.count)
-        ]
-    kind = type(kernel).__name__
-    values = getattr(rule, "values", None)
-    if isinstance(values, tuple) and len(values) > 1:  # fixed bandwidths
-        return [f"{kind}({v:g})" for v in values]
-    scales = getattr(rule, "scales", None)
-    if scales is not None and len(scales) > 1:
-        return [f"{kind}({type(rule).__name__} × {s:g})" for s in scales]
-    count = getattr(rule, "count", 1)
-    if count > 1:  # an array of bandwidths
-        return [f"{kind}(bandwidth {k + 1}/{count})" for k in range(count)]
-    return [repr(kernel)]
+    labels = rule.term_labels() if rule is not None else []
+    if not labels:
+        return [repr(kernel)]
+    return [f"{type(kernel).__name__}({label})" for label in labels]
 
 
-def _member_bandwidths(xp: Any, gram: _gram.PooledGram) -> list[Any]:
+def _member_bandwidths(gram: _gram.PooledGram) -> list[Any]:
     """Each term's bandwidth in the data's units (a float or a 0-d array), in the
     order of the kernel's bandwidths; None for a kernel without bandwidth."""
-    params = gram.params
-    if not (isinstance(params, list) and all(isinstance(g, Sigmas) for g in params)):
+    groups = radial_groups(gram.params)
+    if groups is None:
         return [None] * gram.n_terms
-    values = []
-    for group in params:
-        for scale in group.scales:
-            value = group.base * scale
-            values.append(value if gram.scale is None else value * gram.scale)
-    return values
+    return [value for group in groups for value in group.values(gram.scale)]
 
 
 @dataclass(frozen=True, repr=False)
@@ -351,6 +331,9 @@ class MMDTestResult:
         Sample sizes.
     kernels : tuple of str
         The kernel, or the members of the aggregated collection.
+    kernel_names : tuple of str
+        Each member's kernel by its registered name
+        (:data:`mmd_any.kernels.KERNELS`), e.g. ``("gaussian", "gaussian", "laplacian")``.
     bandwidths : tuple of (float or None)
         Each member's bandwidth in the data's units, as the kernel uses it
         (``σ`` of ``exp(−‖x−y‖²/(2σ²))``, of ``exp(−‖x−y‖₁/σ)``, ...); None for a
@@ -384,6 +367,7 @@ class MMDTestResult:
     n_x: int = 0
     n_y: int = 0
     bandwidths: tuple[float | None, ...] = ()
+    kernel_names: tuple[str, ...] = ()
     combined_statistic: Array | None = None
     statistics: Array | None = None
     pvalues: tuple[float, ...] | None = field(default=None)
@@ -611,7 +595,7 @@ def _statistics(
             forms, squared = forms
         if index == 0:
             rows = len(labels)
-            magnitude = _rounding_scale(statistic, n_points) * xp.abs(forms[:, -1])
+            magnitude = _rounding_scale(statistic, n_points) * _entries_size(gram, forms[:, -1])
             invariant_forms = forms[:, rows:-1]
             forms = forms[:, :rows]
             if invariant:
@@ -642,6 +626,23 @@ def _in_bandwidth_order(xp: Any, gram: _gram.PooledGram, per_term: Array) -> Arr
     return xp.stack([per_term[row_of[k], ...] for k in range(len(order))])
 
 
+def _entries_size(gram: _gram.PooledGram, total: Array) -> Array:
+    """``Σ_ij |K_ij|`` (or a bound on it) of each term, from ``total = 1ᵀK1``.
+
+    For the kernels whose entries have one sign (radial, energy) it is ``|1ᵀK1|``.
+    Signed entries (the dot-product kernels on centred data) cancel in ``1ᵀK1``, down
+    to 0 for the linear kernel; a positive semi-definite kernel has
+    ``|K_ij| ≤ sqrt(K_ii K_jj)``, so ``(Σ_i sqrt K_ii)²`` bounds the sum instead
+    (``N`` kernel values on the diagonal, no pass over the tiles).
+    """
+    xp = gram.xp
+    size = xp.abs(total)
+    if gram.kernel.signed_entries:
+        diagonal = gram.paired(gram.points, gram.points)
+        size = xp.maximum(size, xp.sum(xp.sqrt(xp.abs(diagonal))) ** 2)
+    return size
+
+
 def _rounding_scale(statistic: QuadraticStatistic, n_points: int) -> float:
     """``Σ_r |c_r| (Σ_i |w_r,i|)² / N²``: times ``|1ᵀK1|`` (the sum of the kernel's
     entries, all of one sign for the radial and energy kernels), the size of
@@ -654,6 +655,10 @@ def _rounding_scale(statistic: QuadraticStatistic, n_points: int) -> float:
     return total / n_points**2
 
 
+@fill(
+    TEST_ESTIMATOR_CHOICES=choices(TEST_ESTIMATORS),
+    AGGREGATE_CHOICES=choices(AGGREGATIONS),
+)
 def mmd_test(
     x: Array,
     y: Array,
@@ -691,7 +696,7 @@ def mmd_test(
         for a plain-median kernel); with ``kernel=None`` it applies to the
         Gaussian of the single and min-p tests, while ``"fuse"`` and
         ``"combined"`` need the kernels named. None: the kernels' defaults.
-    estimator : {"biased", "unbiased"} or None
+    estimator : {TEST_ESTIMATOR_CHOICES} or None
         The MMD² estimator of the statistic. None: biased for the single and
         min-p tests, unbiased for ``"fuse"`` and ``"combined"``, which are
         defined on the unbiased estimator only.
@@ -712,7 +717,7 @@ def mmd_test(
         Seed of the NumPy generator that draws the permutations: the same seed
         gives the same p-value on every backend, and the same permutations to
         every method.
-    aggregate : bool or {"minp", "fuse", "combined"}
+    aggregate : bool or {AGGREGATE_CHOICES}
         False: the single-kernel test. ``"minp"``: MMDAgg-style min-p over the
         collection; ``"fuse"``: the MMD-FUSE statistic; ``"combined"`` (also
         ``True``, the recommended aggregated test): a min-p over the fused,
@@ -812,7 +817,8 @@ def mmd_test(
     if samples.finite is not None:
         stats = xp.where(samples.finite, stats, xp.nan)
     names = tuple(name for k in kernels for name in _term_names(k))
-    widths = [width for g in grams for width in _member_bandwidths(xp, g)]
+    families = tuple(k.name for k in kernels for _ in _term_names(k))
+    widths = [width for g in grams for width in _member_bandwidths(g)]
     eps = float(xp.finfo(samples.dtype).eps)
     with full_precision(xp, samples.device):
         if method == SINGLE:
@@ -831,6 +837,7 @@ def mmd_test(
         "alpha": float(alpha),
         "estimator": estimator,
         "kernels": names,
+        "kernel_names": families,
         "method": method,
         "n_x": n,
         "n_y": m,
@@ -890,7 +897,6 @@ def _member_statistics(
 
 
 #: The combined test's statistics, in the order their p-values are reported.
-COMPONENTS = ("fuse", "minp", "standardised fuse")
 
 
 @dataclass(frozen=True)

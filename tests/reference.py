@@ -8,6 +8,8 @@ sets. Only for the small inputs of the tests.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -65,6 +67,119 @@ def sigmas(kernel: kernels.Kernel, pooled: np.ndarray, n_x: int | None = None) -
     return [base * s for s in rule.scales]
 
 
+@dataclass(frozen=True)
+class Formula:
+    """A kernel of :data:`mmd_any.kernels.KERNELS` written from its textbook formula."""
+
+    #: What :attr:`profile` is a function of: ``"sqeuclidean"``, ``"cityblock"`` or ``"dot"``.
+    of: str
+    #: ``(kernel, values, σ, d)`` → one bandwidth's kernel values (σ None: no
+    #: bandwidth; ``d``: the number of features).
+    profile: Callable[[Any, np.ndarray, float | None, int], np.ndarray]
+    #: ``(kernel, pooled, smallest σ)`` → how much a relative error in the metric
+    #: values moves the kernel (:func:`kernel_scale`).
+    conditioning: Callable[[Any, np.ndarray, float | None], float]
+
+
+def _radius_sq(pooled: np.ndarray) -> float:
+    return float(((pooled - pooled.mean(axis=0)) ** 2).sum(axis=1).max())
+
+
+def _max_norm_sq(pooled: np.ndarray) -> float:
+    return float((pooled**2).sum(axis=1).max())
+
+
+#: Every registered kernel's formula, by its registered name: the one place a new
+#: kernel is written out for the tests (``test_every_kernel_has_a_reference``).
+FORMULAS: dict[str, Formula] = {
+    "gaussian": Formula(
+        "sqeuclidean",
+        lambda k, sq, s, d: np.exp(-sq / (2 * s**2)),
+        lambda k, z, s: _radius_sq(z) / s**2,
+    ),
+    "laplacian": Formula(
+        "cityblock",
+        lambda k, l1, s, d: np.exp(-l1 / s),
+        lambda k, z, s: np.sqrt(_radius_sq(z) * z.shape[1]) / s,
+    ),
+    "exponential": Formula(
+        "sqeuclidean",
+        lambda k, sq, s, d: np.exp(-np.sqrt(np.maximum(sq / s**2, k.sq_distance_floor))),
+        lambda k, z, s: 2.0 * np.sqrt(_radius_sq(z)) / s,
+    ),
+    "inverse_multiquadric": Formula(
+        "sqeuclidean",
+        lambda k, sq, s, d: (1 + sq / s**2) ** -0.5,
+        lambda k, z, s: _radius_sq(z) / s**2,
+    ),
+    "energy": Formula(
+        "sqeuclidean",
+        lambda k, sq, s, d: -np.sqrt(np.maximum(sq, k.sq_distance_floor)),
+        lambda k, z, s: 1.0,
+    ),
+    "linear": Formula("dot", lambda k, dots, s, d: dots, lambda k, z, s: 0.0),
+    "polynomial": Formula(
+        "dot",
+        lambda k, dots, s, d: (
+            ((1.0 / d if k.gamma is None else k.gamma) * dots + k.coef0) ** k.degree
+        ),
+        lambda k, z, s: _max_norm_sq(z) / z.shape[1],
+    ),
+}
+
+#: Kernel instances each registered kernel is tested with (its default first).
+EXAMPLES: dict[str, list[Any]] = {
+    "gaussian": [
+        kernels.Gaussian(),
+        kernels.Gaussian(1.5),
+        kernels.Gaussian([0.5, 1.0, 2.0]),
+        kernels.Gaussian(bandwidths.MeanSquaredDistance.seed()),
+        kernels.Gaussian(bandwidths.Median(scales=(0.5, 1.0, 3.0))),
+        kernels.Gaussian(bandwidths.MeanSquaredDistance(scales=(0.5, 1.0), include_diagonal=True)),
+    ],
+    "laplacian": [kernels.Laplacian(), kernels.Laplacian(2.0)],
+    "exponential": [
+        kernels.Exponential(),
+        kernels.Exponential([0.5, 1.0, 2.0]),
+        kernels.Exponential(0.7, sq_distance_floor=1e-8),
+    ],
+    "inverse_multiquadric": [
+        kernels.InverseMultiquadric(),
+        kernels.InverseMultiquadric([1.0, 3.0]),
+    ],
+    "energy": [kernels.Energy(), kernels.Energy(sq_distance_floor=1e-8)],
+    "linear": [kernels.Linear()],
+    "polynomial": [kernels.Polynomial(), kernels.Polynomial(degree=2, gamma=0.5, coef0=0.5)],
+}
+
+
+def every_example() -> list[Any]:
+    """Every instance of :data:`EXAMPLES`, kernel by kernel (for parametrisations)."""
+    return [kernel for examples in EXAMPLES.values() for kernel in examples]
+
+
+def default_kernels() -> list[Any]:
+    """Each registered kernel with its default parameters."""
+    return [examples[0] for examples in EXAMPLES.values()]
+
+
+def _formula(kernel: kernels.Kernel) -> Formula:
+    return FORMULAS[kernel.name]
+
+
+def _sigma_list(kernel: kernels.Kernel, pooled: np.ndarray, n_x: int | None) -> list[float | None]:
+    return sigmas(kernel, pooled, n_x) if kernels.has_bandwidth(kernel) else [None]
+
+
+def profile_values(
+    kernel: kernels.Kernel, values: np.ndarray, sigma_list: list[float | None], d: int
+) -> np.ndarray:
+    """The kernel summed over its bandwidths, as a function of the metric ``values``
+    its formula is written in (:attr:`Formula.of`)."""
+    formula = _formula(kernel)
+    return sum(formula.profile(kernel, values, sigma, d) for sigma in sigma_list)
+
+
 def kernel_values(
     kernel: kernels.Kernel,
     a: np.ndarray,
@@ -73,25 +188,8 @@ def kernel_values(
     n_x: int | None = None,
 ):
     """k(a_i, b_j) for all i, j, from the textbook formulas."""
-    if isinstance(kernel, kernels.Linear):
-        return pairwise(a, b, "dot")
-    if isinstance(kernel, kernels.Polynomial):
-        gamma = 1.0 / a.shape[1] if kernel.gamma is None else kernel.gamma
-        return (gamma * pairwise(a, b, "dot") + kernel.coef0) ** kernel.degree
-    if isinstance(kernel, kernels.Energy):
-        return -np.sqrt(np.maximum(pairwise(a, b, "sqeuclidean"), kernel.sq_distance_floor))
-    total = np.zeros((len(a), len(b)))
-    for sigma in sigmas(kernel, pooled, n_x):
-        if isinstance(kernel, kernels.Gaussian):
-            total += np.exp(-pairwise(a, b, "sqeuclidean") / (2 * sigma**2))
-        elif isinstance(kernel, kernels.Laplacian):
-            total += np.exp(-pairwise(a, b, "cityblock") / sigma)
-        elif isinstance(kernel, kernels.Exponential):
-            scaled = pairwise(a, b, "sqeuclidean") / sigma**2
-            total += np.exp(-np.sqrt(np.maximum(scaled, kernel.sq_distance_floor)))
-        else:
-            total += (1 + pairwise(a, b, "sqeuclidean") / sigma**2) ** -0.5
-    return total
+    values = pairwise(a, b, _formula(kernel).of)
+    return profile_values(kernel, values, _sigma_list(kernel, pooled, n_x), a.shape[1])
 
 
 def mmd2(x: np.ndarray, y: np.ndarray, kernel: kernels.Kernel, estimator: str) -> float:
@@ -131,19 +229,9 @@ def kernel_scale(kernel: kernels.Kernel, x: np.ndarray, y: np.ndarray) -> tuple[
     y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
     pooled = np.concatenate([x, y])
     scale = float(np.abs(kernel_values(kernel, pooled, pooled, pooled, len(x))).max())
-    if isinstance(kernel, kernels.Energy):
-        return max(scale, float(np.finfo(float).tiny)), 1.0
-    if not kernel.translation_invariant:
-        norms = float((pooled**2).sum(axis=1).max())
-        return scale, 0.0 if isinstance(kernel, kernels.Linear) else norms / pooled.shape[1]
-    centred = pooled - pooled.mean(axis=0)
-    radius_sq = float((centred**2).sum(axis=1).max())
-    smallest = min(sigmas(kernel, pooled, len(x)))
-    if isinstance(kernel, kernels.Laplacian):
-        return scale, np.sqrt(radius_sq * pooled.shape[1]) / smallest
-    if isinstance(kernel, kernels.Exponential):
-        return scale, 2.0 * np.sqrt(radius_sq) / smallest
-    return scale, radius_sq / smallest**2
+    smallest = min(sigmas(kernel, pooled, len(x))) if kernels.has_bandwidth(kernel) else None
+    conditioning = float(_formula(kernel).conditioning(kernel, pooled, smallest))
+    return max(scale, float(np.finfo(float).tiny)), conditioning
 
 
 def tolerance(dtype: str, kernel: kernels.Kernel, x: Any, y: Any, factor: float = 64.0) -> float:
@@ -155,21 +243,6 @@ def tolerance(dtype: str, kernel: kernels.Kernel, x: Any, y: Any, factor: float 
 def eps(dtype: Any) -> float:
     """Machine epsilon of ``dtype`` (NumPy's name or dtype)."""
     return float(np.finfo(dtype).eps)
-
-
-def _radial_profile(kernel: kernels.Kernel, sq: np.ndarray, sigma_list: list[float]) -> np.ndarray:
-    """A sq-Euclidean-based kernel as a function of the squared distances ``sq``."""
-    if isinstance(kernel, kernels.Energy):
-        return -np.sqrt(np.maximum(sq, kernel.sq_distance_floor))
-    total = np.zeros_like(sq)
-    for sigma in sigma_list:
-        if isinstance(kernel, kernels.Gaussian):
-            total += np.exp(-sq / (2 * sigma**2))
-        elif isinstance(kernel, kernels.Exponential):
-            total += np.exp(-np.sqrt(np.maximum(sq / sigma**2, kernel.sq_distance_floor)))
-        else:
-            total += (1 + sq / sigma**2) ** -0.5
-    return total
 
 
 def estimator_weights(n: int, m: int, estimator: str) -> np.ndarray:
@@ -217,25 +290,20 @@ def matmul_kernel_error(
     values = kernel_values(kernel, z, z, z, len(x))
     weights = estimator_weights(len(x), len(z) - len(x), estimator)
     change = np.zeros_like(values)
-    if kernel.metric in ("sqeuclidean", "euclidean"):
+    formula = _formula(kernel)
+    if formula.of == "sqeuclidean":
         sq = pairwise(z, z, "sqeuclidean")
         delta = ROUNDING_LAMBDA * np.sqrt(d + 2) * u * 2 * (norms[:, None] + norms[None, :])
-        if isinstance(kernel, kernels.Energy):
-            chosen: list[float] = []
-        else:
-            chosen = sigmas(kernel, z, len(x))
-        for moved in (np.maximum(sq - delta, 0.0), sq + delta):
-            change = np.maximum(change, np.abs(_radial_profile(kernel, moved, chosen) - values))
-    elif kernel.metric == "dot":
+        moves = (np.maximum(sq - delta, 0.0), sq + delta)
+    elif formula.of == "dot":
         dots = pairwise(z, z, "dot")
         delta = ROUNDING_LAMBDA * np.sqrt(d) * u * np.sqrt(norms[:, None] * norms[None, :])
-        if isinstance(kernel, kernels.Polynomial):
-            gamma = 1.0 / d if kernel.gamma is None else kernel.gamma
-            for moved in (dots - delta, dots + delta):
-                changed = (gamma * moved + kernel.coef0) ** kernel.degree
-                change = np.maximum(change, np.abs(changed - values))
-        else:
-            change = delta
+        moves = (dots - delta, dots + delta)
+    else:  # coordinate differences: only the final rounding below
+        moves = ()
+    chosen = _sigma_list(kernel, z, len(x))
+    for moved in moves:
+        change = np.maximum(change, np.abs(profile_values(kernel, moved, chosen, d) - values))
     return float((weights * change).sum()) + 64 * eps(dtype) * float(np.abs(values).max())
 
 

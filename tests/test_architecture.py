@@ -91,3 +91,124 @@ def test_importing_the_package_imports_no_backend() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+# -- what each layer may know ----------------------------------------------------------
+
+#: The modules that may name an array library: the compat layer, where every
+#: library-specific decision lives, and the adapters that run the engine through
+#: a library's own machinery (plugged in through mmd_any._registry).
+NAMES_LIBRARIES = {"_compat", *ADAPTERS, "_torch"}
+LIBRARIES = ("torch", "jax", "cupy", "dask", "array_api_strict")
+
+
+def _library_mentions(path: Path) -> list[str]:
+    """Imports of an array library and calls of array-api-compat's ``is_<library>_*``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                modules.append(node.module)
+                modules += [f"{node.module}.{a.name}" for a in node.names]
+            for module in modules:
+                parts = module.split(".")
+                if parts[0] in LIBRARIES or any(
+                    p.startswith("is_") and any(lib in p for lib in LIBRARIES) for p in parts
+                ):
+                    found.append(f"{path.name}:{node.lineno} imports {module}")
+        elif isinstance(node, ast.Name) and any(f"is_{lib}_" in node.id for lib in LIBRARIES):
+            found.append(f"{path.name}:{node.lineno} uses {node.id}")
+    return found
+
+
+def test_only_the_compat_layer_and_the_adapters_name_an_array_library() -> None:
+    mentions = [
+        line
+        for path in sorted(PACKAGE.glob("*.py"))
+        if path.stem not in NAMES_LIBRARIES
+        for line in _library_mentions(path)
+    ]
+    assert not mentions, mentions
+
+
+def test_the_compat_layer_is_found_by_the_check() -> None:
+    """The check above would see a library named outside the allowed modules."""
+    assert _library_mentions(PACKAGE / "_compat.py")
+    assert _library_mentions(PACKAGE / "_dask.py")
+
+
+#: What the kernels may import: the checks, the bandwidth rules, the compat layer's
+#: device facts, the type alias and the docstring helpers; never the engine.
+ENGINE = {"_gram", "_plan", "estimators", "matrices", "_validation", "two_sample"}
+
+
+def test_the_kernels_import_no_engine() -> None:
+    assert not (GRAPH["kernels"] & ENGINE), GRAPH["kernels"]
+    assert not (GRAPH["bandwidths"] & (ENGINE | {"kernels"})), GRAPH["bandwidths"]
+
+
+def test_the_array_alias_is_declared_once() -> None:
+    declared = [
+        path.name
+        for path in PACKAGE.glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Assign | ast.AnnAssign)
+        and any(
+            isinstance(target, ast.Name) and target.id == "Array"
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        )
+    ]
+    assert declared == ["_typing.py"], declared
+
+
+# -- no code written twice -------------------------------------------------------------
+
+#: A run of this many lines of code that stands twice in the package is a copy.
+RUN = 6
+
+
+def _code_lines(path: Path) -> list[tuple[int, str]]:
+    """The lines that are code: not blank, not comments, not docstrings, not imports,
+    not signatures (public functions share their keyword arguments on purpose), not
+    lone brackets; white space folded."""
+    source = path.read_text(encoding="utf-8")
+    docstrings: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            docstrings.update(range(node.lineno, node.body[0].lineno))
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            value = body[0].value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                docstrings.update(range(value.lineno, value.end_lineno + 1))
+    lines = []
+    for number, line in enumerate(source.splitlines(), start=1):
+        text = " ".join(line.split())
+        if (
+            number in docstrings
+            or not text
+            or text.startswith(("#", "import ", "from ", "@"))
+            or all(ch in "()[]{},:" for ch in text)
+        ):
+            continue
+        lines.append((number, text))
+    return lines
+
+
+def _repeated_runs() -> list[str]:
+    seen: dict[tuple[str, ...], str] = {}
+    repeats = []
+    for path in sorted(PACKAGE.glob("*.py")):
+        lines = _code_lines(path)
+        for start in range(len(lines) - RUN + 1):
+            window = tuple(text for _, text in lines[start : start + RUN])
+            place = f"{path.name}:{lines[start][0]}"
+            if window in seen:
+                repeats.append(f"{place} repeats {seen[window]}")
+            seen.setdefault(window, place)
+    return repeats
+
+
+def test_no_run_of_six_lines_of_code_repeats_in_the_package() -> None:
+    assert not _repeated_runs(), _repeated_runs()[:10]

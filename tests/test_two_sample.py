@@ -260,7 +260,7 @@ def test_progress_without_tqdm_says_what_to_install(monkeypatch: pytest.MonkeyPa
         ({"alpha": 0.0}, ValueError, r"`alpha` must lie in the open interval \(0, 1\)"),
         ({"alpha": 1.0}, ValueError, r"`alpha`"),
         ({"alpha": -0.1}, ValueError, r"`alpha`"),
-        ({"estimator": "linear"}, ValueError, r"'biased' or 'unbiased'"),
+        ({"estimator": "linear"}, ValueError, r"must be one of \['biased', 'unbiased'\]"),
         ({"kernel": "rbff"}, ValueError, r"unknown `kernel`"),
         ({"kernel": []}, ValueError, r"at least one kernel"),
         ({"kernel": ["gaussian", "laplacian"]}, ValueError, r"aggregate=True"),
