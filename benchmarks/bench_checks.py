@@ -7,7 +7,7 @@ that finite inputs gave a finite result (one ``isfinite`` and a read). This
 script times the CPU training step (``MMDLoss`` forward + backward, float32,
 d = 64, 1 thread) and an exact ``mmd2`` (float64, n = m = 2000, median
 bandwidth) with both safeguards, and with each switched off by replacing its
-function, in interleaved rounds (:mod:`harness`), and prints the ratios to
+function, in interleaved rounds (``_harness.interleaved``), and prints the ratios to
 the version without safeguards. Data with an outlier beside near-duplicates
 shows what the refinement costs when it does run.
 
@@ -23,7 +23,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import torch
-from harness import interleaved, ratio, table
+from _harness import interleaved, ratio, table, versions
 
 import mmd_any
 from mmd_any import _gram, _validation
@@ -85,7 +85,7 @@ def main(argv: list[str]) -> None:
         medians = interleaved({name: timed(call, name) for name in VARIANTS}, rounds)
         base = medians["both off"]
         rows.append([label, base * 1e3, *(ratio(medians[name], base) for name in VARIANTS[1:])])
-    print(f"mmd_any {mmd_any.__version__}, torch {torch.__version__}; {rounds} rounds\n")
+    print(f"{versions('mmd-any', 'torch')}; {rounds} rounds\n")
     print(table(["case", "both off ms", *(f"{name} / off" for name in VARIANTS[1:])], rows))
 
 

@@ -10,13 +10,13 @@ What is measured
 Two samples of ``n = m = 2048`` points in ``d = 64`` dimensions, float32, drawn
 from ``rng = np.random.default_rng(0)``: ``x ~ N(0, 1)`` and ``y ~ N(0.1, 1)``.
 Every row of the table runs in its own fresh subprocess (this script with a
-hidden ``--case NAME``) and reports the median wall time over ``--reps``
-repetitions after one warm-up, and the peak extra resident memory:
-``ru_maxrss`` at the end minus the RSS once the inputs exist. The parent stays
-small (no torch, no big arrays), because a child's ``ru_maxrss`` starts from
-the parent's peak at ``exec``; the child also resets its peak-RSS counter
-(``/proc/self/clear_refs``) at the baseline and falls back to the resettable
-``VmHWM`` should ``ru_maxrss`` already be above it.
+hidden ``--child``, through ``_harness.spawn``) and reports the median wall time
+over ``--reps`` repetitions after one warm-up, and the peak extra resident
+memory: the peak RSS since the child reset its counter (``VmHWM`` after
+``/proc/self/clear_refs``, else ``ru_maxrss``) minus the RSS once the inputs
+exist. The parent stays small (no torch, no big arrays), because where the
+reset is impossible a child's ``ru_maxrss`` starts from the parent's peak at
+``exec``.
 
 ``bound_<lib>``
     The machine bound of the full-matrix approach in that library: one
@@ -45,34 +45,23 @@ flag timings taken on a shared machine.
 one repetition each, also one fresh subprocess per case.
 
 Timing calls a ``sync()`` hook of each library after every repetition; it is a
-no-op on the CPU and is where a CUDA device would synchronise.
+no-op on the CPU and is where a CUDA device would synchronise. The subprocesses,
+timer, readings and tables are those of ``_harness.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import importlib.util
-import json
-import os
-import platform
-import resource
-import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import _harness  # beside this script
 import numpy as np
-from readings import (  # beside this script
-    busy_cpu_seconds,
-    cpu_model,
-    current_rss_mib,
-    reset_peak_rss,
-)
+from _harness import fmt
 
 Array = Any
 Runner = Callable[[], Any]
@@ -85,18 +74,16 @@ SHIFT = 0.1
 KERNEL_MUL = 2.0
 KERNEL_NUM = 5
 TORCH_DEVICE = "cpu"
+#: Seconds one case may run before its process group is killed.
+CASE_TIMEOUT = 3600.0
 
 
 # --------------------------------------------------------------------------- data
 
 
 def make_data(n: int, d: int) -> tuple[np.ndarray, np.ndarray]:
-    """``x ~ N(0, 1)``, ``y ~ N(0.1, 1)``, float32, drawn without float64 temporaries."""
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((n, d), dtype=np.float32)
-    y = rng.standard_normal((n, d), dtype=np.float32)
-    y += np.float32(SHIFT)
-    return x, y
+    """``x ~ N(0, 1)``, ``y ~ N(0.1, 1)``, float32, from ``default_rng(0)``."""
+    return _harness.normal_pair(n, d, SHIFT)
 
 
 # ----------------------------------------------------------------------- backends
@@ -111,13 +98,9 @@ class Backend:
     sync: Callable[[], None]
 
 
-def _no_sync() -> None:
-    return None
-
-
 def numpy_backend() -> Backend:
     """NumPy: inputs as given, nothing to wait for."""
-    return Backend("numpy", lambda a: a, _no_sync)
+    return Backend("numpy", lambda a: a, _harness.no_sync)
 
 
 def torch_backend() -> Backend:
@@ -125,12 +108,7 @@ def torch_backend() -> Backend:
     import torch
 
     device = torch.device(TORCH_DEVICE)
-
-    def sync() -> None:
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-
-    return Backend("torch", lambda a: torch.from_numpy(a).to(device), sync)
+    return Backend("torch", lambda a: torch.from_numpy(a).to(device), _harness.torch_sync(device))
 
 
 BACKENDS: dict[str, Callable[[], Backend]] = {"numpy": numpy_backend, "torch": torch_backend}
@@ -268,95 +246,20 @@ CASES: dict[str, Case] = {
 # ------------------------------------------------------------------ child process
 
 
-def maxrss_mib() -> float:
-    """``ru_maxrss`` of this process (KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def vm_hwm_mib() -> float | None:
-    """``VmHWM`` of ``/proc/self/status``: the peak RSS since the last reset."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
-def peak_extra_mib(baseline: float, inherited: bool) -> float:
-    """Peak RSS above ``baseline``: ``ru_maxrss``, or ``VmHWM`` if ``ru_maxrss`` is stale.
-
-    ``ru_maxrss`` also counts the peak of the process image before ``exec``
-    (the parent's); when that was already above the baseline, the resettable
-    ``VmHWM`` is used instead.
-    """
-    hwm = vm_hwm_mib()
-    peak = hwm if inherited and hwm is not None else maxrss_mib()
-    return peak - baseline
-
-
-def own_cpu_seconds() -> float:
-    """CPU seconds of this process, all threads."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def time_runner(
-    run: Runner, sync: Callable[[], None], warmup: int, reps: int
-) -> tuple[Any, list[float], float | None]:
-    """``warmup`` untimed then ``reps`` timed calls.
-
-    Returns the last value, the times, and the mean number of CPUs that other
-    processes kept busy during the timed calls (None where unknown).
-    """
-    value = None
-    for _ in range(warmup):
-        value = run()
-        sync()
-    busy0, own0, wall0 = busy_cpu_seconds(), own_cpu_seconds(), time.perf_counter()
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        value = run()
-        sync()
-        times.append(time.perf_counter() - start)
-    busy1, own1, wall1 = busy_cpu_seconds(), own_cpu_seconds(), time.perf_counter()
-    others = None
-    if busy0 is not None and busy1 is not None:
-        others = max(0.0, (busy1 - busy0) - (own1 - own0)) / (wall1 - wall0)
-    return value, times, others
-
-
-def library_info(library: str) -> str:
-    """Version (and thread count for torch) of the library a case ran on."""
-    if library == "torch":
-        import torch
-
-        return f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
-    return f"numpy {np.__version__}"
-
-
-def run_case(name: str, n: int, d: int, warmup: int, reps: int) -> dict[str, Any]:
-    """Build, time and measure one case in this (fresh) process."""
+def run_case(spec: dict[str, Any]) -> dict[str, Any]:
+    """Build, time and measure one case in this (fresh) process (``--child``)."""
+    name = spec["case"]
     case = CASES[name]
     backend = BACKENDS[case.library]()
-    x, y = make_data(n, d)
+    x, y = make_data(spec["n"], DIM)
     run = case.build(backend.asarray(x), backend.asarray(y))
-    backend.sync()
-    baseline = current_rss_mib()
-    reset_peak_rss()
-    inherited = maxrss_mib() > baseline + 1.0
-    value, times, others = time_runner(run, backend.sync, warmup, reps)
-    return {
-        "name": name,
-        "seconds": statistics.median(times),
-        "times": times,
-        "peak_extra_mib": peak_extra_mib(baseline, inherited),
-        "value": None if value is None else float(value),
-        "other_load": others,
-        "library": library_info(case.library),
-    }
+    timing = _harness.time_call(run, spec["reps"], warmup=spec["warmup"], sync=backend.sync)
+    result = {"name": name, **timing.summary()}
+    if case.library == "torch":
+        import torch
+
+        result["torch_threads"] = torch.get_num_threads()
+    return result
 
 
 # ----------------------------------------------------------------- parent process
@@ -364,30 +267,24 @@ def run_case(name: str, n: int, d: int, warmup: int, reps: int) -> dict[str, Any
 # ru_maxrss (which starts from the parent's peak at exec) stays meaningful.
 
 
-def spawn_case(name: str, n: int, warmup: int, reps: int) -> dict[str, Any]:
-    """Run one case in a fresh interpreter and parse its JSON line."""
-    print(f"  running {name} ...", file=sys.stderr, flush=True)
-    command = [sys.executable, str(Path(__file__).resolve()), "--case", name]
-    command += ["--n", str(n), "--warmup", str(warmup), "--reps", str(reps)]
-    done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def spawned(name: str, n: int, warmup: int, reps: int) -> dict[str, Any]:
+    """The result of one case run in a fresh interpreter (raises if it failed)."""
+    spec = {"case": name, "n": n, "warmup": warmup, "reps": reps}
+    outcome = _harness.spawn(__file__, spec, timeout=CASE_TIMEOUT, label=name)
+    return outcome.require()
 
 
 def header_line(results: list[dict[str, Any]], wall: float) -> str:
-    """Date, CPU, library versions and torch threads, total wall time."""
-    libraries = dict.fromkeys(res["library"] for res in results)
+    """Date, machine, library versions and torch threads, total wall time."""
+    threads = sorted({res["torch_threads"] for res in results if "torch_threads" in res})
     parts = [
-        datetime.datetime.now().isoformat(timespec="seconds"),
-        f"CPU {cpu_model()} ({platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} logical)",
-        *libraries,
+        _harness.timestamp(),
+        _harness.machine(),
+        _harness.versions("mmd-any", "numpy", "torch"),
+        *(f"torch {t} threads" for t in threads),
         f"wall {wall:.0f} s",
     ]
     return " | ".join(parts)
-
-
-def _fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
 
 
 def _rel(value: float | None, reference: float | None) -> float | None:
@@ -432,14 +329,14 @@ def core_rows(results: dict[str, dict[str, Any]], reference: float) -> list[list
         rows.append(
             [
                 name,
-                _fmt(seconds, ".4f"),
-                _fmt(seconds / bounds[lib] if lib in bounds else None, ".2f"),
-                _fmt(seconds / min_bound if min_bound else None, ".2f"),
-                _fmt(seconds / ours["seconds"] if ours else None, ".2f"),
-                _fmt(res["peak_extra_mib"], ".1f"),
-                _fmt(res["value"], ".8g"),
-                _fmt(_rel(res["value"], reference), ".1e"),
-                _fmt(res["other_load"], ".2f"),
+                fmt(seconds, ".4f"),
+                fmt(seconds / bounds[lib] if lib in bounds else None, ".2f"),
+                fmt(seconds / min_bound if min_bound else None, ".2f"),
+                fmt(seconds / ours["seconds"] if ours else None, ".2f"),
+                fmt(res["peak_extra_mib"], ".1f"),
+                fmt(res["value"], ".8g"),
+                fmt(_rel(res["value"], reference), ".1e"),
+                fmt(res["other_load"], ".2f"),
             ]
         )
     return rows
@@ -453,40 +350,14 @@ def large_rows(results: dict[str, dict[str, Any]]) -> list[list[str]]:
         rows.append(
             [
                 name,
-                _fmt(res["seconds"], ".2f"),
-                _fmt(res["peak_extra_mib"], ".1f"),
-                _fmt(res["value"], ".8g"),
-                _fmt(_rel(res["value"], twin["value"] if twin else None), ".1e"),
-                _fmt(res["other_load"], ".2f"),
+                fmt(res["seconds"], ".2f"),
+                fmt(res["peak_extra_mib"], ".1f"),
+                fmt(res["value"], ".8g"),
+                fmt(_rel(res["value"], twin["value"] if twin else None), ".1e"),
+                fmt(res["other_load"], ".2f"),
             ]
         )
     return rows
-
-
-def format_table(headers: list[str], rows: list[list[str]], markdown: bool = False) -> str:
-    """Aligned plain text, or a Markdown pipe table."""
-    if markdown:
-        lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(["---"] * len(headers)) + "|"]
-        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
-    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
-
-    def line(cells: list[str]) -> str:
-        rest = [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
-        return "  ".join([cells[0].ljust(widths[0]), *rest])
-
-    rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
-    return "\n".join([line(headers), rule, *(line(r) for r in rows)])
-
-
-Section = tuple[str, list[str], list[list[str]]]
-
-
-def report(sections: list[Section], head: str, markdown: bool) -> str:
-    """The whole report: header line, then one titled table per section."""
-    parts = [f"**{head}**" if markdown else head]
-    for title, headers, rows in sections:
-        parts += ["", f"### {title}" if markdown else title, format_table(headers, rows, markdown)]
-    return "\n".join(parts) + "\n"
 
 
 def selected(group: str, with_torch: bool) -> list[str]:
@@ -503,14 +374,14 @@ def main_parent(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     with_torch = importlib.util.find_spec("torch") is not None
     n = args.n
-    reference = spawn_case("reference_f64", n, warmup=0, reps=1)
+    reference = spawned("reference_f64", n, warmup=0, reps=1)
     names = selected("core", with_torch) + ([] if args.skip_seed else selected("seed", with_torch))
     core = {}
     for name in names:
         reps = args.seed_reps if CASES[name].group == "seed" else args.reps
-        core[name] = spawn_case(name, n, warmup=1, reps=reps)
-    sections: list[Section] = [
-        (
+        core[name] = spawned(name, n, warmup=1, reps=reps)
+    tables = [
+        _harness.Table(
             f"n = m = {n}, d = {DIM}, float32; median of {args.reps} reps after 1 "
             f"warm-up ({args.seed_reps} for seed_torch); float64 reference MMD² = "
             f"{reference['value']:.10g}; other load = CPUs busy with other processes",
@@ -520,23 +391,23 @@ def main_parent(args: argparse.Namespace) -> None:
     ]
     large = {}
     if args.large:
-        large = {name: spawn_case(name, N_LARGE, 0, 1) for name in selected("large", with_torch)}
-        sections.append(
-            (
+        large = {name: spawned(name, N_LARGE, 0, 1) for name in selected("large", with_torch)}
+        tables.append(
+            _harness.Table(
                 f"mmd_any only, n = m = {N_LARGE:,}, d = {DIM}, float32; one run each, no warm-up",
                 LARGE_HEADERS,
                 large_rows(large),
             )
         )
     results = [reference, *core.values(), *large.values()]
-    head = header_line(results, time.perf_counter() - start)
-    print(report(sections, head, markdown=False), end="")
+    head = [header_line(results, time.perf_counter() - start)]
+    print(_harness.render_report(head, tables), end="")
     if args.markdown is not None:
-        Path(args.markdown).write_text(report(sections, head, markdown=True))
+        Path(args.markdown).write_text(_harness.render_report(head, tables, markdown=True))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command line; ``--case``, ``--n`` and ``--warmup`` are internal."""
+    """Command line (``--child SPEC``, one case, is read by :func:`_harness.serve_child`)."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--large", action="store_true", help="add the n = m = 100,000 cases")
     parser.add_argument("--skip-seed", action="store_true", help="skip the seeds' 8 GiB code")
@@ -546,22 +417,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="n = m = 256, one rep, no --large: seconds"
     )
-    parser.add_argument("--case", choices=sorted(CASES), help=argparse.SUPPRESS)
-    parser.add_argument("--n", type=int, default=N_SAMPLES, help=argparse.SUPPRESS)
-    parser.add_argument("--warmup", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.n = N_SAMPLES
     if args.quick:
         args.n, args.reps, args.seed_reps, args.large = QUICK_N, 1, 1, False
     return args
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: a parent that spawns cases, or one case (``--case``)."""
-    args = parse_args(argv)
-    if args.case is None:
-        main_parent(args)
+    """Entry point: a parent that spawns cases, or one case (``--child``)."""
+    if _harness.serve_child(run_case, argv):
         return
-    print(json.dumps(run_case(args.case, args.n, DIM, args.warmup, args.reps)))
+    main_parent(parse_args(argv))
 
 
 if __name__ == "__main__":

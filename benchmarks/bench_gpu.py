@@ -31,7 +31,15 @@ import warnings
 
 import numpy as np
 import torch
-from harness import interleaved, ratio, table
+from _harness import (
+    interleaved,
+    normal_pair,
+    ratio,
+    table,
+    time_call,
+    torch_sync,
+    versions,
+)
 from seed_baseline import SeedMMDLoss
 
 import mmd_any
@@ -40,15 +48,9 @@ from mmd_any.torch import MMDLoss
 DIM_LOSS, DIM_EXACT = 256, 64
 
 
-def synchroniser(device: torch.device):
-    if device.type == "cuda":
-        return lambda: torch.cuda.synchronize(device)
-    return lambda: None
-
-
 def device_rates(device: torch.device, size: int, rounds: int) -> tuple[float, float]:
     """(matmul FLOP/s, exp elements/s) in float32 on ``device``."""
-    sync = synchroniser(device)
+    sync = torch_sync(device)
     a = torch.randn(size, size, device=device)
     elements = torch.randn(size * size, device=device)
     out = torch.empty_like(a)
@@ -79,7 +81,7 @@ def seed_fits(batch: int, device: torch.device) -> bool:
 
 
 def section_loss(device: torch.device, batches: list[int], rounds: int) -> str:
-    sync = synchroniser(device)
+    sync = torch_sync(device)
     losses = {"mmd_any": MMDLoss(), "seeds": SeedMMDLoss()}
     if importlib.util.find_spec("geomloss"):
         from geomloss import SamplesLoss
@@ -113,14 +115,17 @@ def section_loss(device: torch.device, batches: list[int], rounds: int) -> str:
 
 
 def _exact_inputs(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, DIM_EXACT), dtype=np.float32)
-    y = rng.standard_normal((n, DIM_EXACT), dtype=np.float32) + np.float32(0.1)
-    return x, y
+    return normal_pair(n, DIM_EXACT, 0.1, seed)
+
+
+def cupy_sync() -> None:
+    import cupy
+
+    cupy.cuda.Device().synchronize()
 
 
 def section_exact(device: torch.device, sizes: list[int], rates: tuple[float, float]) -> str:
-    sync = synchroniser(device)
+    sync = torch_sync(device)
     rate_mm, rate_exp = rates
     rows = []
     for n in sizes:
@@ -142,16 +147,10 @@ def section_exact(device: torch.device, sizes: list[int], rates: tuple[float, fl
             keops = SamplesLoss("gaussian", blur=11.0, backend="online")
             runs["GeomLoss KeOps"] = lambda a=xt, b=yt, f=keops: f(a, b)
         for name, run in runs.items():
-            cupy_sync = (
-                (lambda: __import__("cupy").cuda.Device().synchronize()) if name == "cupy" else sync
-            )
-            run()
-            cupy_sync()
-            start = time.perf_counter()
-            value = run()
-            cupy_sync()
-            seconds = time.perf_counter() - start
-            rows.append([n, name, seconds, roofline, ratio(seconds, roofline), float(value)])
+            wait = cupy_sync if name == "cupy" else sync
+            timing = time_call(run, 1, warmup=1, sync=wait, memory=None)  # one warm-up, one run
+            seconds = timing.median
+            rows.append([n, name, seconds, roofline, ratio(seconds, roofline), timing.values[-1]])
     return f"Exact mmd2 on {device}, Gaussian (median), float32, d = {DIM_EXACT}\n\n" + table(
         ["n = m", "implementation", "seconds", "roofline s", "/ roofline", "value"], rows
     )
@@ -171,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     rates = device_rates(device, 512 if quick else 8192, 3 if quick else 20)
     print(
-        f"mmd_any {mmd_any.__version__}, torch {torch.__version__}, {device}"
+        f"{versions('mmd-any', 'torch')}, {device}"
         + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
         + f"; float32 matmul {rates[0] / 1e12:.2f} TFLOP/s, exp {rates[1] / 1e9:.1f} Gelem/s\n"
     )

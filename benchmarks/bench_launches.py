@@ -34,7 +34,7 @@ import warnings
 
 import numpy as np
 import torch
-from harness import first_call_seconds, interleaved, ratio, table
+from _harness import first_call_seconds, interleaved, ratio, table, timestamp, versions
 from op_counts import count, loss_step, meta, minimal_mmd_loss
 from seed_baseline import SeedMMDLoss
 
@@ -256,10 +256,7 @@ def main(argv: list[str] | None = None) -> None:
         section_aggregated(200 if quick else 2000, 100 if quick else 2000, 1 if quick else 3),
         section_single_tile([512] if quick else [256, 512, 1024, 2048, 4096], 3 if quick else 20),
     ]
-    print(
-        f"mmd_any {mmd_any.__version__}, torch {torch.__version__}; "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n"
-    )
+    print(f"{versions('mmd-any', 'torch', 'jax')}; {timestamp()}\n")
     print("\n\n".join(sections))
     print(f"\ntotal {time.perf_counter() - start:.1f} s")
 

@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -47,7 +46,7 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from harness import interleaved, ratio, table
+from _harness import interleaved, progress, ratio, table, timestamp
 from scipy import stats
 
 import mmd_any
@@ -444,9 +443,8 @@ def settings_for(args: argparse.Namespace) -> Settings:
     )
 
 
-def progress(cell: str, reps: int, start: float) -> None:
-    seconds = time.perf_counter() - start
-    print(f"  done: {cell} ({reps} reps, {seconds:.1f} s)", file=sys.stderr, flush=True)
+def done(cell: str, reps: int, start: float) -> None:
+    progress(f"done: {cell} ({reps} reps, {time.perf_counter() - start:.1f} s)")
 
 
 def power_section(args: argparse.Namespace, settings: Settings, out: dict) -> list[str]:
@@ -458,7 +456,7 @@ def power_section(args: argparse.Namespace, settings: Settings, out: dict) -> li
         rejects = {method: pvalues[method, None] <= ALPHA for method in args.methods}
         rows.append(power_row(cell, settings, rejects))
         out["power"][cell.name] = {m: pvalues[m, None].tolist() for m in args.methods}
-        progress(cell.name, settings.power_reps, start)
+        done(cell.name, settings.power_reps, start)
     if not rows:
         return []
     headers = ["cell", "n, m", *args.methods, *REFERENCE_COLUMNS]
@@ -484,7 +482,7 @@ def level_section(args: argparse.Namespace, settings: Settings, out: dict) -> li
                 **summary,
                 "pvalues": pvalues[method, estimator].tolist(),
             }
-        progress(cell.name, settings.level_reps, start)
+        done(cell.name, settings.level_reps, start)
     if not rows:
         return []
     headers = ["cell", "n, m", "method", "estimator", "rejections", "rate", "99 % CI"]
@@ -503,7 +501,7 @@ def timing_section(args: argparse.Namespace, settings: Settings, out: dict) -> l
     start = time.perf_counter()
     seconds = timing(args.methods, settings)
     out["timing"] = seconds
-    progress(TIMING, 1, start)
+    done(TIMING, 1, start)
     headers = ["n = m", "d", "permutations", *(f"{m} (s)" for m in args.methods)]
     headers += ["fuse / minp", "combined / minp"]
     title = "Timing (seconds of one call, one interleaved round, N(0, I) against a shift)"
@@ -516,7 +514,7 @@ def main(argv: list[str] | None = None) -> None:
     out: dict[str, Any] = {"settings": asdict(settings), "power": {}, "level": {}}
     lines = [
         f"mmd_any.mmd_test power and level: α = {ALPHA}, {settings.permutations} permutations, "
-        f"methods {','.join(args.methods)}; " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        f"methods {','.join(args.methods)}; {timestamp()}"
     ]
     if args.quick:
         lines.append("--quick: samples 1/10 of the cells' sizes, not comparable to the references")

@@ -3,8 +3,8 @@
 At n = m ≤ 512 a call takes a few milliseconds and this shared machine's noise is
 as large as the differences, so the suite's one-case-at-a-time medians are not
 enough. Here every implementation is called in turn, 150 rounds, and the medians
-are compared (float32, torch, 2 threads, one Gaussian σ = 11.21, d = 64). Peers
-that are not installed are left out.
+are compared (``_harness.interleaved``; float32, torch, 2 threads, one Gaussian
+σ = 11.21, d = 64). Peers that are not installed are left out.
 
     python benchmarks/bench_small.py 256 512
     python benchmarks/bench_small.py --quick     # n = 64, 5 rounds: seconds
@@ -13,12 +13,12 @@ that are not installed are left out.
 from __future__ import annotations
 
 import sys
-import time
 import warnings
 from collections.abc import Callable
 
 import numpy as np
 import torch
+from _harness import interleaved, table
 
 import mmd_any
 from mmd_any import kernels
@@ -64,22 +64,13 @@ def main(sizes: list[int], rounds: int = ROUNDS) -> None:
     warnings.filterwarnings("ignore")
     torch.set_num_threads(2)
     rng = np.random.default_rng(0)
-    print("| n = m | implementation | median ms |\n|---|---|---|")
+    rows = []
     for n in sizes:
         x = torch.from_numpy(rng.normal(size=(n, FEATURES)).astype(np.float32))
         y = torch.from_numpy(rng.normal(0.1, size=(n, FEATURES)).astype(np.float32))
-        calls = implementations(x, y)
-        times: dict[str, list[float]] = {name: [] for name in calls}
-        for call in calls.values():
-            for _ in range(5):
-                call()
-        for _ in range(rounds):
-            for name, call in calls.items():
-                start = time.perf_counter()
-                call()
-                times[name].append(time.perf_counter() - start)
-        for name, values in times.items():
-            print(f"| {n} | {name} | {np.median(values) * 1e3:.2f} |")
+        medians = interleaved(implementations(x, y), rounds, warmup=5)
+        rows += [[n, name, f"{seconds * 1e3:.2f}"] for name, seconds in medians.items()]
+    print(table(["n = m", "implementation", "median ms"], rows))
 
 
 if __name__ == "__main__":

@@ -11,10 +11,11 @@ It is not part of CI (nothing here is collected by pytest). All data are float32
 ``x ~ N(0, 1)``, ``y ~ N(shift, 1)`` from ``numpy.random.default_rng(0)``; BLAS,
 OpenMP, numba and torch are pinned to 2 threads, with ``OMP_WAIT_POLICY=PASSIVE``
 (``--omp-wait-policy``): on this shared 2-core machine, with another process busy,
-torch's spinning OpenMP threads made small kernels up to 50× slower. Every case runs in a fresh
-subprocess (this script with a hidden ``--child``) under a timeout; its peak
-extra memory is the resident-set high-water mark (``VmHWM`` after a reset of
-``/proc/self/clear_refs``, else ``ru_maxrss``) minus the RSS once the inputs
+torch's spinning OpenMP threads made small kernels up to 50× slower. Every case
+runs in a fresh subprocess (this script with a hidden ``--child``, started by
+``_harness.spawn`` in a process group of its own, killed whole past ``--timeout``);
+its peak extra memory is the resident-set high-water mark (``VmHWM`` after a reset
+of ``/proc/self/clear_refs``, else ``ru_maxrss``) minus the RSS once the inputs
 exist and the implementation is imported. Times are medians after one untimed
 warm-up; the number of timed runs is in each table (fewer than requested where
 one run is slow: at most ``--case-budget`` seconds per case; ``--runs-large``
@@ -78,16 +79,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
-import importlib.metadata
 import json
 import math
 import os
-import platform
-import resource
-import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -96,23 +91,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from readings import (  # beside this script
-    busy_cpu_seconds,
-    cpu_model,
-    current_rss_mib,
-    reset_peak_rss,
-)
+import _harness  # beside this script
+from _harness import fmt
 
 THREADS = 2
-THREAD_VARIABLES = (
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMBA_NUM_THREADS",
-)
-RESULT_MARK = "@@RESULT "
 HERE = Path(__file__).resolve().parent
 
 EXACT_SIZES = [(512, 64), (2048, 64), (8192, 64), (4096, 512), (16384, 64), (100_000, 64)]
@@ -128,31 +110,23 @@ DASK_DIM = 32
 DASK_CHUNK = 25_000
 DASK_RFF_FEATURES = 1024
 GIB = 2**30
+#: The distributions whose versions head the report.
+DISTRIBUTIONS = (
+    "mmd-any",
+    "numpy",
+    "torch",
+    "torchmetrics",
+    "geomloss",
+    "alibi-detect",
+    "hyppo",
+    "dask",
+    "distributed",
+)
 
 Runner = Callable[[], Any]
 
 
 # ============================================================== child: helpers
-
-
-def thread_environment(wait_policy: str) -> dict[str, str]:
-    """The environment variables that pin the thread pools (and OpenMP's wait policy)."""
-    env = {name: str(THREADS) for name in THREAD_VARIABLES}
-    if wait_policy != "default":
-        env["OMP_WAIT_POLICY"] = wait_policy
-    return env
-
-
-def pin_threads() -> Any:
-    """Limit every thread pool this process may use to :data:`THREADS`.
-
-    The variables themselves are set by the parent, before this interpreter started.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return None
-    return threadpool_limits(THREADS)
 
 
 def import_torch() -> Any:
@@ -164,14 +138,8 @@ def import_torch() -> Any:
 
 
 def make_data(n: int, d: int, shift: float) -> tuple[Any, Any]:
-    """``x ~ N(0, 1)``, ``y ~ N(shift, 1)``, float32, without float64 temporaries."""
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((n, d), dtype=np.float32)
-    y = rng.standard_normal((n, d), dtype=np.float32)
-    y += np.float32(shift)
-    return x, y
+    """``x ~ N(0, 1)``, ``y ~ N(shift, 1)``, float32, from ``default_rng(0)``."""
+    return _harness.normal_pair(n, d, shift)
 
 
 def median_sigma(x: Any, y: Any, rows: int = 500) -> float:
@@ -185,86 +153,10 @@ def median_sigma(x: Any, y: Any, rows: int = 500) -> float:
     return float(np.sqrt(np.median(upper)))
 
 
-def peak_rss_mib(reset_worked: bool) -> float:
-    """``VmHWM`` after a reset, else ``ru_maxrss`` (which may include the time before)."""
-    if reset_worked:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def own_cpu_seconds() -> float:
-    """CPU seconds of this process and of its finished children."""
-    total = 0.0
-    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
-        usage = resource.getrusage(who)
-        total += usage.ru_utime + usage.ru_stime
-    return total
-
-
-def to_float(value: Any) -> float | None:
-    """A Python float from a 0-d array, tensor or scalar (None for anything else)."""
-    if value is None or getattr(value, "ndim", 0) != 0:
-        return None
-    if hasattr(value, "detach"):
-        value = value.detach().cpu()
-    return float(value)
-
-
-@dataclass
-class Timing:
-    """Times of the timed runs, their values, and the other processes' CPU load."""
-
-    times: list[float]
-    values: list[float | None]
-    warmup_s: float | None
-    other_load: float | None
-
-
-def time_runs(run: Runner, warmup: int, runs: int, budget_s: float) -> Timing:
-    """``warmup`` untimed calls, then ``runs`` timed ones (fewer if one call is slow).
-
-    With a warm-up, the number of timed runs is cut to ``budget_s / warm-up time``
-    (at least 1) when ``runs`` calls would take longer than ``budget_s``.
-    """
-    warm = None
-    for _ in range(warmup):
-        start = time.perf_counter()
-        to_float(run())
-        warm = time.perf_counter() - start
-    if warm is not None and warm * runs > budget_s:
-        runs = max(1, int(budget_s // warm))
-    busy0, own0, wall0 = busy_cpu_seconds(), own_cpu_seconds(), time.perf_counter()
-    times, values = [], []
-    for _ in range(runs):
-        start = time.perf_counter()
-        value = to_float(run())
-        times.append(time.perf_counter() - start)
-        values.append(value)
-    busy1, own1, wall1 = busy_cpu_seconds(), own_cpu_seconds(), time.perf_counter()
-    other = None
-    if busy0 is not None and busy1 is not None and wall1 > wall0:
-        other = max(0.0, (busy1 - busy0) - (own1 - own0)) / (wall1 - wall0)
-    return Timing(times, values, warm, other)
-
-
-def measured(run: Runner, warmup: int, runs: int, budget_s: float) -> dict[str, Any]:
-    """Time ``run`` and read its peak extra memory (baseline = RSS now)."""
-    baseline = current_rss_mib()
-    reset = reset_peak_rss()
-    timing = time_runs(run, warmup, runs, budget_s)
-    return {
-        "status": "ok",
-        "seconds": statistics.median(timing.times),
-        "times": timing.times,
-        "runs": len(timing.times),
-        "warmup_s": timing.warmup_s,
-        "values": timing.values,
-        "value": timing.values[-1],
-        "peak_extra_mib": peak_rss_mib(reset) - baseline,
-        "other_load": timing.other_load,
-    }
+def timed(run: Runner, warmup: int, runs: int, budget_s: float) -> dict[str, Any]:
+    """Time ``run`` in this process (harness timer; peak memory above the RSS now)."""
+    timing = _harness.time_call(run, runs, warmup=warmup, budget_s=budget_s)
+    return {"status": "ok", **timing.summary()}
 
 
 # ====================================================== child: the machine bound
@@ -289,8 +181,7 @@ def child_rates(runs: int) -> dict[str, Any]:
     te, teout = torch.from_numpy(e), torch.from_numpy(eout.copy())
 
     def best(run: Runner) -> float:
-        timing = time_runs(run, 1, runs, 60.0)
-        return statistics.median(timing.times)
+        return _harness.time_call(run, runs, budget_s=60.0, memory=None).median
 
     flops, thin_flops = 2.0 * size**3, 2.0 * thin_n * thin_n * thin_k
     return {
@@ -512,7 +403,7 @@ def child_exact(spec: dict[str, Any]) -> dict[str, Any]:
         run = impl.build(x, y, sigma)
     except ImportError as error:
         return {"status": f"not installed: {type(error).__name__}: {error}", "sigma": sigma}
-    result = measured(run, spec["warmup"], spec["runs"], spec["budget"])
+    result = timed(run, spec["warmup"], spec["runs"], spec["budget"])
     result["sigma"] = sigma
     return result
 
@@ -583,16 +474,15 @@ def child_approx(spec: dict[str, Any]) -> dict[str, Any]:
                 x, y, kernel=kernel, n_features=features, seed=next(seeds), check_finite=False
             )
 
-        warm = to_float(run())  # seed 0, untimed; the timed runs use seeds 1..APPROX_SEEDS
-        del warm
-        result = measured(run, 0, spec["runs"], 1e9)
+        run()  # seed 0, untimed; the timed runs use seeds 1..APPROX_SEEDS
+        result = timed(run, 0, spec["runs"], 1e9)
     else:
         options = {"estimator": "linear"} if method == "linear" else {}
 
         def run() -> Any:
             return mmd_any.mmd2(x, y, kernel=kernel, check_finite=False, **options)
 
-        result = measured(run, spec["warmup"], spec["runs"], spec["budget"])
+        result = timed(run, spec["warmup"], spec["runs"], spec["budget"])
     result["sigma"] = sigma
     return result
 
@@ -698,16 +588,13 @@ CHILDREN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 
 
-def main_child(spec_json: str) -> None:
-    """Run one case in this fresh process; print its result as one marked JSON line."""
-    limits = pin_threads()
-    spec = json.loads(spec_json)
+def run_child(spec: dict[str, Any]) -> dict[str, Any]:
+    """One case in this fresh process (``--child``), every thread pool at :data:`THREADS`."""
+    limits = _harness.limit_threads(THREADS)
     try:
-        result = CHILDREN[spec["kind"]](spec)
-    except MemoryError:
-        result = {"status": "failed: MemoryError"}
-    del limits
-    print(RESULT_MARK + json.dumps(result), flush=True)
+        return CHILDREN[spec["kind"]](spec)
+    finally:
+        del limits
 
 
 # ============================================================ parent: running
@@ -715,121 +602,30 @@ def main_child(spec_json: str) -> None:
 
 @dataclass
 class Runtime:
-    """Parent-side state: options, the log of what ran, the wall clock."""
+    """Parent-side state: the options and the wall clock."""
 
     args: argparse.Namespace
     start: float = field(default_factory=time.perf_counter)
-    log: list[str] = field(default_factory=list)
 
 
-def spawn(rt: Runtime, spec: dict[str, Any], timeout: float, label: str) -> dict[str, Any]:
-    """Run ``spec`` in a fresh interpreter (own process group) under ``timeout`` seconds."""
-    print(f"  [{time.perf_counter() - rt.start:6.0f} s] {label} ...", file=sys.stderr, flush=True)
-    env = dict(os.environ)
-    env.pop("OMP_WAIT_POLICY", None)
-    env.update(thread_environment(rt.args.omp_wait_policy))
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)]
-    started = time.perf_counter()
-    with subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        start_new_session=True,
-    ) as process:
-        try:
-            out, err = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-            return {"status": f"timeout: killed after {timeout:.0f} s"}
-    wall = time.perf_counter() - started
-    for line in reversed(out.splitlines()):
-        if line.startswith(RESULT_MARK):
-            result = json.loads(line[len(RESULT_MARK) :])
-            result["wall_s"] = wall
-            return result
-    last = [line for line in err.strip().splitlines() if line.strip()][-1:] or ["no output"]
-    code = process.returncode
-    why = "killed (out of memory?)" if code in (-9, 137) else f"exit code {code}"
-    return {"status": f"failed ({why}): {last[0][:300]}"}
-
-
-def _fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
+def run_case(rt: Runtime, spec: dict[str, Any], timeout: float, label: str) -> dict[str, Any]:
+    """Run ``spec`` in a fresh interpreter with pinned threads; its result or why none."""
+    policy = None if rt.args.omp_wait_policy == "default" else rt.args.omp_wait_policy
+    outcome = _harness.spawn(
+        __file__,
+        spec,
+        timeout=timeout,
+        env=_harness.thread_environment(THREADS, policy),
+        unset=("OMP_WAIT_POLICY",),
+        label=label,
+    )
+    if not outcome.ok or outcome.result is None:
+        return {"status": outcome.describe()}
+    return {**outcome.result, "wall_s": outcome.wall_s}
 
 
 def _ok(result: dict[str, Any] | None) -> bool:
     return result is not None and result.get("status") == "ok"
-
-
-def versions() -> str:
-    """Versions of Python, mmd_any and every library the suite may use."""
-    parts = [f"Python {platform.python_version()}"]
-    for name in (
-        "mmd-any",
-        "numpy",
-        "torch",
-        "torchmetrics",
-        "geomloss",
-        "alibi-detect",
-        "hyppo",
-        "dask",
-        "distributed",
-    ):
-        try:
-            parts.append(f"{name} {importlib.metadata.version(name)}")
-        except importlib.metadata.PackageNotFoundError:
-            parts.append(f"{name} (not installed)")
-    return ", ".join(parts)
-
-
-def memory_gib() -> str:
-    """Total memory from ``/proc/meminfo``."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return f"{int(line.split()[1]) / 2**20:.1f} GiB"
-    except OSError:
-        pass
-    return "? GiB"
-
-
-# ------------------------------------------------------------------ tables
-
-
-@dataclass
-class Table:
-    """A titled table with notes (and target lines) printed under it."""
-
-    title: str
-    headers: list[str]
-    rows: list[list[str]]
-    notes: list[str] = field(default_factory=list)
-
-
-def format_table(table: Table, markdown: bool) -> str:
-    """Aligned plain text, or a Markdown pipe table, with its title and notes."""
-    headers, rows = table.headers, table.rows
-    if markdown:
-        lines = [f"### {table.title}", ""]
-        lines += ["| " + " | ".join(h.replace("|", "/") for h in headers) + " |"]
-        lines += ["|" + "|".join(["---"] * len(headers)) + "|"]
-        lines += ["| " + " | ".join(cell.replace("|", "/") for cell in r) + " |" for r in rows]
-        if table.notes:
-            lines += ["", *(f"- {note}" for note in table.notes)]
-        return "\n".join(lines)
-    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
-
-    def line(cells: list[str]) -> str:
-        first = [c.ljust(w) for c, w in zip(cells[:3], widths[:3], strict=False)]
-        rest = [c.rjust(w) for c, w in zip(cells[3:], widths[3:], strict=False)]
-        return "  ".join(first + rest).rstrip()
-
-    rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
-    body = [table.title, rule, line(headers), rule, *(line(r) for r in rows), rule]
-    return "\n".join(body + [f"  {note}" for note in table.notes])
 
 
 # --------------------------------------------------------- section: exact
@@ -863,7 +659,7 @@ def exact_plan(n: int, d: int, rt: Runtime) -> list[tuple[str, str | None]]:
     return plan
 
 
-def run_exact(rt: Runtime, rates: dict[str, Any]) -> tuple[Table, dict[str, Any]]:
+def run_exact(rt: Runtime, rates: dict[str, Any]) -> tuple[_harness.Table, dict[str, Any]]:
     """Every (size, implementation) of the exact section; the table and the raw results."""
     args = rt.args
     sizes = QUICK_SIZES if args.quick else EXACT_SIZES
@@ -878,7 +674,7 @@ def run_exact(rt: Runtime, rates: dict[str, Any]) -> tuple[Table, dict[str, Any]
         reference: dict[str, Any] | None = None
         if n <= REFERENCE_MAX_N:
             with_seed = any(name == "seed" and skip is None for name, skip in plan)
-            reference = spawn(
+            reference = run_case(
                 rt,
                 {"kind": "reference", "n": n, "d": d, "with_seed": with_seed},
                 args.timeout,
@@ -898,11 +694,11 @@ def run_exact(rt: Runtime, rates: dict[str, Any]) -> tuple[Table, dict[str, Any]
                 "runs": args.runs_large if large else args.runs,
                 "budget": args.case_budget,
             }
-            size_results[name] = spawn(rt, spec, args.timeout, f"exact n={n} d={d}: {name}")
+            size_results[name] = run_case(rt, spec, args.timeout, f"exact n={n} d={d}: {name}")
         bound = bound_seconds(rates, n, n, d)
         results[f"{n}x{d}"] = {"reference": reference, "cases": size_results, "bound": bound}
         sigma = next((r["sigma"] for r in size_results.values() if "sigma" in r), None)
-        sigmas.append(f"n={n}, d={d}: σ = {_fmt(sigma, '.4g')}")
+        sigmas.append(f"n={n}, d={d}: σ = {fmt(sigma, '.4g')}")
         for name, res in size_results.items():
             rows.append(exact_row(n, d, name, res, size_results, reference, bound))
     notes = [
@@ -920,7 +716,7 @@ def run_exact(rt: Runtime, rates: dict[str, Any]) -> tuple[Table, dict[str, Any]
         f"Exact MMD², n = m, float32, {THREADS} threads, y ~ N({EXACT_SHIFT}, 1); median of "
         f"the stated runs after one warm-up (no warm-up at n = {LARGE_N:,})"
     )
-    table = Table(title, EXACT_HEADERS, rows, notes)
+    table = _harness.Table(title, EXACT_HEADERS, rows, notes, align="lll")
     table.notes += exact_targets(results)
     return table, results
 
@@ -973,13 +769,13 @@ def exact_row(
     return [
         *head,
         str(res["runs"]),
-        _fmt(seconds, ".4g"),
-        _fmt(seconds / bound if bound else None, ".2f"),
-        _fmt(seconds / ours["seconds"] if _ok(ours) else None, ".2f"),
-        _fmt(res["peak_extra_mib"], ".0f"),
-        _fmt(res["value"], ".6g"),
-        _fmt(check, ".1e"),
-        _fmt(res["other_load"], ".2f"),
+        fmt(seconds, ".4g"),
+        fmt(seconds / bound if bound else None, ".2f"),
+        fmt(seconds / ours["seconds"] if _ok(ours) else None, ".2f"),
+        fmt(res["peak_extra_mib"], ".0f"),
+        fmt(res["value"], ".6g"),
+        fmt(check, ".1e"),
+        fmt(res["other_load"], ".2f"),
         "; ".join(note),
     ]
 
@@ -1084,12 +880,12 @@ APPROX_HEADERS = [
 ]
 
 
-def run_approx(rt: Runtime) -> tuple[Table, dict[str, Any]]:
+def run_approx(rt: Runtime) -> tuple[_harness.Table, dict[str, Any]]:
     """RFF and the linear estimator against the exact biased MMD²."""
     args = rt.args
     n, d = (1024, 16) if args.quick else (8192, 64)
     base = {"kind": "approx", "n": n, "d": d, "budget": args.case_budget}
-    reference = spawn(
+    reference = run_case(
         rt, {**base, "method": "reference"}, args.timeout, f"approx n={n}: float64 exact"
     )
     exact_value = reference.get("value") if _ok(reference) else None
@@ -1103,15 +899,15 @@ def run_approx(rt: Runtime) -> tuple[Table, dict[str, Any]]:
         spec = {**base, "method": method, "library": lib, "features": features}
         spec.update(warmup=1, runs=APPROX_SEEDS if method == "rff" else args.runs)
         label = f"approx n={n}: {method} {lib}" + (f" D={features}" if features else "")
-        res = spawn(rt, spec, args.timeout, label)
+        res = run_case(rt, spec, args.timeout, label)
         results[label] = res
         if method == "exact" and _ok(res):
             exact_times[lib] = res["seconds"]
         rows.append(approx_row(method, lib, features, res, exact_value, exact_times))
     notes = [
         f"n = m = {n}, d = {d}, float32, y ~ N({APPROX_SHIFT}, 1), Gaussian(σ) with σ = "
-        f"{_fmt(reference.get('sigma'), '.4g')} (median heuristic, fixed); exact biased MMD² "
-        f"(float64 mmd_any) = {_fmt(exact_value, '.6g')}.",
+        f"{fmt(reference.get('sigma'), '.4g')} (median heuristic, fixed); exact biased MMD² "
+        f"(float64 mmd_any) = {fmt(exact_value, '.6g')}.",
         "RFF: mmd2_rff(x, y, kernel=Gaussian(σ), n_features=D, seed=s), s = 1..10 timed (one "
         "untimed warm-up with s = 0); error = value − exact biased MMD²; bound: the library's "
         "4·L·sqrt(log(2/δ)/D) (δ = 0.05, L = 1), sd bound 2·√2·L/√D.",
@@ -1119,7 +915,7 @@ def run_approx(rt: Runtime) -> tuple[Table, dict[str, Any]]:
         "against the biased V-statistic (it estimates the population MMD², with sd ~ 1/√n).",
     ]
     title = "Approximations vs exact (biased) MMD²"
-    return Table(title, APPROX_HEADERS, rows, notes), results
+    return _harness.Table(title, APPROX_HEADERS, rows, notes, align="lll"), results
 
 
 def approx_row(
@@ -1149,14 +945,14 @@ def approx_row(
     return [
         *head,
         str(res["runs"]),
-        _fmt(res["seconds"], ".4g"),
-        _fmt(res["seconds"] / own if own else None, ".3f"),
-        _fmt(res["peak_extra_mib"], ".0f"),
-        _fmt(mean, ".6g"),
-        _fmt(rms, ".2e"),
-        _fmt(largest, ".2e"),
-        _fmt(bound, ".3g"),
-        _fmt(sd_bound, ".3g"),
+        fmt(res["seconds"], ".4g"),
+        fmt(res["seconds"] / own if own else None, ".3f"),
+        fmt(res["peak_extra_mib"], ".0f"),
+        fmt(mean, ".6g"),
+        fmt(rms, ".2e"),
+        fmt(largest, ".2e"),
+        fmt(bound, ".3g"),
+        fmt(sd_bound, ".3g"),
         within,
         "",
     ]
@@ -1179,7 +975,7 @@ DASK_HEADERS = [
 ]
 
 
-def run_dask(rt: Runtime) -> tuple[Table, dict[str, Any]]:
+def run_dask(rt: Runtime) -> tuple[_harness.Table, dict[str, Any]]:
     """Exact and RFF MMD² of lazy Dask arrays on a local 2-process cluster."""
     args = rt.args
     small, big = (2_000, 8_000) if args.quick else (100_000, 1_000_000)
@@ -1202,7 +998,7 @@ def run_dask(rt: Runtime) -> tuple[Table, dict[str, Any]]:
             results[label] = res
         else:
             spec = {**base, "method": method, "n": n, "timeout": args.dask_timeout}
-            res = spawn(rt, spec, args.dask_timeout + 180, label)
+            res = run_case(rt, spec, args.dask_timeout + 180, label)
             results[label] = res
         rows.append(dask_row(method, n, chunk, res))
     notes = [
@@ -1221,7 +1017,8 @@ def run_dask(rt: Runtime) -> tuple[Table, dict[str, Any]]:
             f"RFF at n = {small:,}: abs(rff − exact) = {abs(rff['value'] - exact['value']):.2e} "
             f"(bound δ=0.05: {rff_bounds(DASK_RFF_FEATURES)[0]:.3g})."
         )
-    return Table("Dask (distributed, 2 workers × 1 thread)", DASK_HEADERS, rows, notes), results
+    title = "Dask (distributed, 2 workers × 1 thread)"
+    return _harness.Table(title, DASK_HEADERS, rows, notes, align="lll"), results
 
 
 def dask_row(method: str, n: int, chunk: int, res: dict[str, Any]) -> list[str]:
@@ -1234,11 +1031,11 @@ def dask_row(method: str, n: int, chunk: int, res: dict[str, Any]) -> list[str]:
     return [
         *head,
         str(res.get("tasks", "-")),
-        _fmt(res.get("build_s"), ".2f"),
-        _fmt(res.get("seconds"), ".1f"),
-        _fmt(max(res.get("worker_peak_extra_mib") or [0.0]), ".0f"),
-        _fmt(max(res.get("worker_peak_mib") or [0.0]), ".0f"),
-        _fmt(res.get("value"), ".6g"),
+        fmt(res.get("build_s"), ".2f"),
+        fmt(res.get("seconds"), ".1f"),
+        fmt(max(res.get("worker_peak_extra_mib") or [0.0]), ".0f"),
+        fmt(max(res.get("worker_peak_mib") or [0.0]), ".0f"),
+        fmt(res.get("value"), ".6g"),
         "" if status == "ok" else status,
     ]
 
@@ -1251,13 +1048,11 @@ def header_lines(
 ) -> list[str]:
     """Date, machine, versions, threads, rates and the bound formula."""
     lines = [
-        "mmd_any benchmark suite — "
-        + datetime.datetime.now().astimezone().isoformat("T", "seconds"),
-        f"machine: {platform.platform()}; CPU {cpu_model()}; {os.cpu_count()} logical CPUs; "
-        f"{memory_gib()} RAM",
-        f"versions: {versions()}",
+        f"mmd_any benchmark suite — {_harness.timestamp()}",
+        f"machine: {_harness.machine()}",
+        f"versions: {_harness.versions(*DISTRIBUTIONS)}",
         f"threads: {THREADS} (torch.set_num_threads, threadpoolctl and "
-        f"{'/'.join(THREAD_VARIABLES)}), OMP_WAIT_POLICY={wait_policy}; "
+        f"{'/'.join(_harness.THREAD_VARIABLES)}), OMP_WAIT_POLICY={wait_policy}; "
         f"load average (1 min) at start: {load_start[0]:.2f}",
     ]
     if _ok(rates):
@@ -1278,15 +1073,6 @@ def header_lines(
     return lines
 
 
-def render(head: list[str], tables: list[Table], tail: list[str], markdown: bool) -> str:
-    """The whole report."""
-    parts = [f"## {head[0]}", "", *(f"- {line}" for line in head[1:])] if markdown else list(head)
-    for table in tables:
-        parts += ["", format_table(table, markdown)]
-    parts += [""] + ([f"- {line}" for line in tail] if markdown else tail)
-    return "\n".join(parts) + "\n"
-
-
 def main_parent(args: argparse.Namespace) -> None:
     """Run the selected sections, then print (and save) the report."""
     rt = Runtime(args)
@@ -1296,8 +1082,8 @@ def main_parent(args: argparse.Namespace) -> None:
     sections = [args.only] if args.only else ["exact", "approx", "dask"]
     if args.skip_dask and "dask" in sections:
         sections.remove("dask")
-    rates = spawn(rt, {"kind": "rates", "runs": 5}, args.timeout, "machine rates")
-    tables: list[Table] = []
+    rates = run_case(rt, {"kind": "rates", "runs": 5}, args.timeout, "machine rates")
+    tables: list[_harness.Table] = []
     raw: dict[str, Any] = {"rates": rates}
     for section in sections:
         if section == "exact":
@@ -1314,7 +1100,7 @@ def main_parent(args: argparse.Namespace) -> None:
         f"total wall time {wall / 60:.1f} min"
     ]
     head = header_lines(rates, load_start, args.omp_wait_policy)
-    text = render(head, tables, tail, args.markdown)
+    text = _harness.render_report(head, tables, tail, args.markdown)
     print(text, end="")
     if args.output:
         Path(args.output).write_text(text)
@@ -1323,7 +1109,7 @@ def main_parent(args: argparse.Namespace) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command line; ``--child`` is internal."""
+    """Command line (``--child SPEC``, one case, is read by :func:`_harness.serve_child`)."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="smoke test: tiny sizes, 1 run")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
@@ -1366,17 +1152,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "this 2-core machine, torch's spinning OpenMP threads at the default policy make "
         "small kernels up to 50x slower; 'default' leaves it unset)",
     )
-    parser.add_argument("--child", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: the parent, or one case in a child process (``--child``)."""
-    args = parse_args(argv)
-    if args.child is not None:
-        main_child(args.child)
+    if _harness.serve_child(run_child, argv):
         return
-    main_parent(args)
+    main_parent(parse_args(argv))
 
 
 if __name__ == "__main__":

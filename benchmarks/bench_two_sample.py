@@ -7,7 +7,8 @@ Run it with::
 
 Peers are measured where importable (a separate environment with
 ``alibi-detect`` and ``hyppo`` installed next to mmd_any; their rows are marked
-"not installed" otherwise). Every case runs in a fresh subprocess; mmd_any rows
+"not installed" otherwise). Every case runs in a fresh subprocess (this script
+with a hidden ``--child``, through ``_harness.spawn``); mmd_any rows
 are the median of 3 runs after a warm-up, peer rows one run after a warm-up on
 tiny data (which compiles hyppo's numba code and loads alibi-detect's torch
 backend).
@@ -26,25 +27,24 @@ tests), speed-up of mmd_any (torch, biased) over the row, p-value.
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
-import subprocess
-import sys
-import time
+import importlib.util
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import _harness  # beside this script
 import numpy as np
+from _harness import fmt, ratio
 
 PERMUTATIONS = 1000
 DIM = 64
+#: Seconds one case may run before its process group is killed.
+CASE_TIMEOUT = 3600.0
+HEADERS = ["case", "seconds", "x mmd2", "mmd_any speed-up", "p-value"]
 
 
 def data(n: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((n, DIM), dtype=np.float32)
-    y = rng.standard_normal((n, DIM), dtype=np.float32) + np.float32(0.1)
-    return x, y
+    return _harness.normal_pair(n, DIM, 0.1)
 
 
 def _as(library: str, a: np.ndarray) -> Any:
@@ -112,80 +112,69 @@ def cases(quick: bool) -> dict[str, tuple[int, Callable[..., Any], int]]:
     return table
 
 
-def run_case(name: str, quick: bool) -> dict[str, Any]:
-    n, function, reps = cases(quick)[name]
+def run_case(spec: dict[str, Any]) -> dict[str, Any]:
+    """One case in this fresh process (``--child``): seconds and the last p-value."""
+    n, function, reps = cases(spec["quick"])[spec["name"]]
     x, y = data(n)
     small_x, small_y = data(16)
     function(small_x, small_y)  # warm-up: imports, JIT compilation
-    if reps > 1:
-        function(x, y)
-    times, pvalue = [], None
-    for _ in range(reps):
-        start = time.perf_counter()
-        pvalue = function(x, y)
-        times.append(time.perf_counter() - start)
-    return {"seconds": statistics.median(times), "pvalue": pvalue}
+    timing = _harness.time_call(
+        lambda: function(x, y), reps, warmup=1 if reps > 1 else 0, memory=None
+    )
+    return {"seconds": timing.median, "pvalue": timing.values[-1]}
 
 
 def installed(name: str) -> bool:
-    import importlib.util
-
     for peer, module in PEER_MODULES.items():
         if name.startswith(peer):
             return importlib.util.find_spec(module) is not None
     return True
 
 
-def spawn(name: str, quick: bool) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--case", name] + (["--quick"] if quick else [])
-    out = subprocess.run(command, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def case(name: str, quick: bool) -> dict[str, Any]:
+    spec = {"name": name, "quick": quick}
+    return _harness.spawn(__file__, spec, timeout=CASE_TIMEOUT, label=name).require()
 
 
-def report(results: dict[str, dict[str, Any] | None], quick: bool) -> list[str]:
+def rows(results: dict[str, dict[str, Any] | None], quick: bool) -> list[list[str]]:
     big, small = SIZES[quick][:2]
     reference = results[f"mmd_any torch biased {big}"]["seconds"]
     reference_small = results[f"mmd_any torch biased {small}"]["seconds"]
-    head = f"{'case':36} {'seconds':>9} {'x mmd2':>7} {'mmd_any speed-up':>17} {'p-value':>9}"
-    lines = [head, "-" * len(head)]
+    out = []
     for name, result in results.items():
         if result is None:
-            lines.append(f"{name:36} {'not installed':>9}")
+            out.append([name, "not installed", "", "", ""])
             continue
         seconds = result["seconds"]
-        unit = ""
+        unit = None
         if name.startswith("mmd_any") and name.endswith(f" {big}") and "mmd2" not in name:
             library = name.split()[1]
-            unit = f"{seconds / results[f'mmd_any {library} mmd2 {big}']['seconds']:7.1f}"
+            unit = seconds / results[f"mmd_any {library} mmd2 {big}"]["seconds"]
         base = reference_small if name.endswith(f" {small}") else reference
-        speed = f"{seconds / base:16.1f}x"
-        pvalue = "-" if result["pvalue"] is None else f"{result['pvalue']:.4g}"
-        lines.append(f"{name:36} {seconds:9.3f} {unit:>7} {speed} {pvalue:>9}")
-    return lines
+        pvalue = fmt(result["pvalue"], ".4g")
+        out.append([name, f"{seconds:.3f}", fmt(unit, ".1f"), ratio(seconds, base, 1, "x"), pvalue])
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
+    if _harness.serve_child(run_case, argv):
+        return
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--markdown", metavar="FILE")
     parser.add_argument("--quick", action="store_true", help="small sizes, 100 permutations")
-    parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.case:
-        print(json.dumps(run_case(args.case, args.quick)))
-        return
     results = {}
     for name in cases(args.quick):
-        results[name] = spawn(name, args.quick) if installed(name) else None
-        print(f"  done: {name}", file=sys.stderr, flush=True)
-    lines = report(results, args.quick)
+        results[name] = case(name, args.quick) if installed(name) else None
     permutations = SIZES[args.quick][2]
-    print(
-        f"{permutations} permutations, d = {DIM}, float32; " + time.strftime("%Y-%m-%d %H:%M UTC")
+    title = (
+        f"{permutations} permutations, d = {DIM}, float32; {_harness.timestamp()}; "
+        + _harness.versions("mmd-any", "numpy", "torch", "alibi-detect", "hyppo")
     )
-    print("\n".join(lines))
+    table = _harness.Table(title, HEADERS, rows(results, args.quick))
+    print(_harness.render_table(table))
     if args.markdown:
-        with open(args.markdown, "w", encoding="utf-8") as out:
-            out.write("```\n" + "\n".join(lines) + "\n```\n")
+        Path(args.markdown).write_text(_harness.render_table(table, markdown=True) + "\n")
 
 
 if __name__ == "__main__":
