@@ -119,7 +119,7 @@ def _member_title(result: Any, index: int, observed: float, note: str = "") -> s
 
 def _aggregate_panel(ax: Any, result: Any, decision: str) -> None:
     """The null of the aggregated statistic (fuse, combined) and its own threshold."""
-    null = _host(result.null_distribution).ravel()
+    null = _host(result.combined_null_distribution).ravel()
     observed = float(_host(result.combined_statistic))
     kind = METHODS[result.method].statistic_kind
     if result.method == "combined":  # a p-value: small is evidence

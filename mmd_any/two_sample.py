@@ -320,8 +320,10 @@ class MMDTestResult:
     reject : bool
         ``pvalue ≤ alpha``.
     null_distribution : array, shape (P,)
-        The test's own statistic under each permutation: the MMD² (single
-        test), or the aggregated statistic (:attr:`combined_statistic`).
+        :attr:`statistic` under each permutation: the MMD² of the kernel (single
+        test) or of the selected member (aggregated tests; its row of
+        :attr:`null_distributions`). The aggregated statistic's own null is
+        :attr:`combined_null_distribution`.
     n_permutations : int
     alpha : float
     estimator : str
@@ -342,6 +344,9 @@ class MMDTestResult:
         Aggregated tests: the observed aggregated statistic, the smallest
         member p-value (min-p), the fused statistic (fuse), or the smallest of
         the three component p-values (combined).
+    combined_null_distribution : array or None, shape (P,)
+        Aggregated tests: :attr:`combined_statistic` under each permutation,
+        against which the test's p-value is computed.
     statistics : array or None, shape (L,)
         Aggregated tests: each member's observed MMD².
     pvalues : tuple of float or None
@@ -369,6 +374,7 @@ class MMDTestResult:
     bandwidths: tuple[float | None, ...] = ()
     kernel_names: tuple[str, ...] = ()
     combined_statistic: Array | None = None
+    combined_null_distribution: Array | None = field(default=None, repr=False)
     statistics: Array | None = None
     pvalues: tuple[float, ...] | None = field(default=None)
     null_distributions: Array | None = field(default=None, repr=False)
@@ -432,7 +438,7 @@ class MMDTestResult:
         """
         if self.method != "minp" or self.null_distributions is None:
             return None
-        smallest = np.sort(np.asarray(host_floats(self.null_distribution)))
+        smallest = np.sort(np.asarray(host_floats(self.combined_null_distribution)))
         permutations = smallest.shape[0]
         allowed = math.floor(self.alpha * (1 + permutations) + 1e-9) - 1  # #{null ≤ q}
         if allowed < 0 or allowed >= permutations:  # never, or always, rejects
@@ -855,8 +861,9 @@ def mmd_test(
     components = pvalues[1 + stats.shape[0] :]
     return MMDTestResult(
         statistic=_cast(xp, stats[selected, 0], dtype),
-        null_distribution=outcome.null,
+        null_distribution=_cast(xp, stats[selected, 1:], dtype),
         combined_statistic=as_0d(xp, outcome.observed),
+        combined_null_distribution=outcome.null,
         statistics=_cast(xp, stats[:, 0], dtype),
         pvalues=tuple(member_pvalues),
         null_distributions=_cast(xp, stats[:, 1:], dtype),

@@ -185,13 +185,19 @@ def _check_against_reference(result: Any, ref: Reference, method: str) -> None:
     assert result.pvalue == ref.pvalue
     assert result.selected == int(np.argmin(ref.member_pvalues[:, 0]))
     assert float(result.statistic) == float(result.statistics[result.selected])
+    # the statistic and its null belong together: the selected member's MMD²
+    np.testing.assert_array_equal(
+        np.asarray(result.null_distribution), np.asarray(result.null_distributions[result.selected])
+    )
     if method == "fuse":
         np.testing.assert_allclose(float(result.combined_statistic), ref.row[0], rtol=1e-12)
-        np.testing.assert_allclose(np.asarray(result.null_distribution), ref.row[1:], rtol=1e-12)
+        np.testing.assert_allclose(
+            np.asarray(result.combined_null_distribution), ref.row[1:], rtol=1e-12
+        )
         assert result.component_pvalues is None
     else:
         assert float(result.combined_statistic) == ref.row[0]
-        np.testing.assert_array_equal(np.asarray(result.null_distribution), ref.row[1:])
+        np.testing.assert_array_equal(np.asarray(result.combined_null_distribution), ref.row[1:])
         assert result.component_pvalues == ref.component_pvalues
         if method == "combined":
             assert float(result.combined_statistic) == min(ref.component_pvalues.values())
@@ -302,7 +308,7 @@ def test_aggregated_pvalue_is_never_below_its_smallest_part(problem) -> None:
         assert result.pvalue >= min(parts)
         assert result.pvalue >= min(result.pvalues)
         # the null of a min-p is a set of smallest p-values
-        null = np.asarray(result.null_distribution)
+        null = np.asarray(result.combined_null_distribution)
         assert np.all(null > 0)
         assert np.all(null <= 1)
 
@@ -408,6 +414,9 @@ def test_result_fields(method) -> None:
         assert len(result.pvalues) == count
         assert result.selected == int(np.argmin(result.pvalues))
         assert float(result.statistic) == float(result.statistics[result.selected])
+        selected_null = np.asarray(result.null_distributions[result.selected])
+        np.testing.assert_array_equal(np.asarray(result.null_distribution), selected_null)
+        assert tuple(result.combined_null_distribution.shape) == (29,)
     else:
         assert result.statistics is None
         assert result.pvalues is None
@@ -651,6 +660,7 @@ def _check_arrays(result: Any, like: Any, dtype: Any) -> None:
         "combined_statistic",
         "statistics",
         "null_distribution",
+        "combined_null_distribution",
         "null_distributions",
     ):
         value = getattr(result, name)

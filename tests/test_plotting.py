@@ -124,7 +124,7 @@ def test_fuse_and_combined_draw_the_aggregated_null_first(data, method: str) -> 
     assert len(axes) == 1 + members
     first, rest = axes[0], axes[1:]
     # the aggregated statistic's own null, observed value and threshold
-    null = np.asarray(result.null_distribution)
+    null = np.asarray(result.combined_null_distribution)
     heights = sum(patch.get_height() for patch in first.patches)
     assert heights == result.n_permutations
     observed = _position(_line(first, "observed"))
