@@ -188,13 +188,55 @@ def eps(dtype: str) -> float:
     return float(np.finfo(dtype).eps)
 
 
-def assert_result_like(result: Any, backend: Backend, dtype: Any | None = None) -> None:
-    """0-d array of the backend's own type, on the inputs' device."""
+#: ``dtype`` default of :func:`assert_array_like`: the dtype of ``like``.
+_LIKE_DTYPE: Any = object()
 
-    assert array_api_compat.is_array_api_obj(result), type(result)
-    assert not isinstance(result, np.generic), "NumPy scalar instead of a 0-d array"
-    assert result.shape == ()
-    expected_ns = array_api_compat.array_namespace(backend.from_numpy(np.zeros((1, 1))))
-    assert array_api_compat.array_namespace(result) is expected_ns
+
+def assert_array_like(
+    result: Any, like: Any, *, shape: tuple[int, ...] | None, dtype: Any = _LIKE_DTYPE
+) -> None:
+    """``result`` is an array of ``like``'s namespace, on ``like``'s device, of ``shape``
+    and ``dtype`` (``like``'s own dtype unless given; ``None``: not checked).
+
+    The checks that array-api-extra's ``xp_assert_close`` makes before it compares
+    values (namespace, shape, dtype, no NumPy scalar for a 0-d array), plus the
+    device. ``shape`` must be named at each call; ``None`` leaves it unchecked.
+    """
+    assert array_api_compat.is_array_api_obj(result), f"not an array: {type(result)}"
+    assert not isinstance(result, np.generic), f"a NumPy scalar ({type(result)}), not an array"
+    expected_ns = array_api_compat.array_namespace(like)
+    found_ns = array_api_compat.array_namespace(result)
+    assert found_ns is expected_ns, f"namespace {found_ns.__name__}, not {expected_ns.__name__}"
+    if shape is not None:
+        assert tuple(result.shape) == tuple(shape), f"shape {result.shape}, not {shape}"
+    if dtype is _LIKE_DTYPE:
+        dtype = like.dtype
     if dtype is not None:
-        assert result.dtype == dtype, (result.dtype, dtype)
+        assert result.dtype == dtype, f"dtype {result.dtype}, not {dtype}"
+    found, expected = array_api_compat.device(result), array_api_compat.device(like)
+    assert found == expected, f"device {found!r}, not {expected!r} (the inputs')"
+
+
+def assert_result_like(
+    result: Any,
+    backend: Backend,
+    dtype: Any | None = None,
+    *,
+    like: Any = None,
+    shape: tuple[int, ...] | None = (),
+) -> None:
+    """An array of the backend's own namespace (0-d unless ``shape`` says otherwise),
+    on the device of ``like`` (an input of the call), of ``dtype``.
+
+    ``dtype`` defaults to ``like``'s dtype; without ``like`` it is checked only when
+    given, and the device is that of an array the backend makes by default.
+    """
+    probe = backend.from_numpy(np.zeros((1, 1)))
+    expected_ns = array_api_compat.array_namespace(probe)
+    if like is None:
+        like = probe
+    else:
+        assert array_api_compat.array_namespace(like) is expected_ns, "`like` is not the backend's"
+        if dtype is None:
+            dtype = like.dtype
+    assert_array_like(result, like, shape=shape, dtype=dtype)

@@ -714,8 +714,8 @@ def _backend_run(backend: Backend, method: str, dtype: str) -> tuple[Any, Any, A
 @pytest.mark.parametrize("method", ["fuse", "combined"])
 def test_backend_statistics_match_numpy(backend: Backend, method: str, dtype: str) -> None:
     expected, xb, result = _backend_run(backend, method, dtype)
-    assert_result_like(result.statistic, backend, xb.dtype)
-    assert_result_like(result.combined_statistic, backend, xb.dtype)
+    assert_result_like(result.statistic, backend, like=xb)
+    assert_result_like(result.combined_statistic, backend, like=xb)
     _check_arrays(result, xb, xb.dtype)
     _check_statistics(result, expected, *_backend_data(dtype), dtype, backend.to_numpy)
 

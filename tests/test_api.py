@@ -249,7 +249,10 @@ def test_a_preset_fixes_its_bandwidth(entry: str) -> None:
         call(preset="kid", bandwidth=1.0)
     # the supported way: the preset's own bandwidth, in the peer's units
     with_bandwidth = presets.as_preset("seed").with_bandwidth(1.0)
-    assert call(preset=with_bandwidth) is not None
+    found = call(preset=with_bandwidth)
+    value = float(found if entry == "mmd2" else found.statistic)
+    assert value == pytest.approx(float(with_bandwidth.mmd2(X, Y)), rel=1e-12)
+    assert value != pytest.approx(float(presets.seed.mmd2(X, Y)), rel=1e-3)  # it was used
 
 
 def test_fuse_and_combined_need_the_kernels_named_for_a_bandwidth() -> None:

@@ -31,8 +31,9 @@ def _default_float(backend: Backend):
 def test_integer_inputs_use_the_default_float(backend: Backend) -> None:
     xi = np.array([[1, 2, 3], [2, 3, 66]])
     yi = np.array([[1, 1, 2], [1, 5, 6]])
-    result = mmd_any.mmd2(backend.asarray(xi), backend.asarray(yi))
-    assert_result_like(result, backend, _default_float(backend))
+    xb = backend.asarray(xi)
+    result = mmd_any.mmd2(xb, backend.asarray(yi))
+    assert_result_like(result, backend, _default_float(backend), like=xb)
     expected = reference.mmd2(xi, yi, kernels.Gaussian(), "biased")
     dtype = str(backend.to_numpy(result).dtype)
     tol = reference.tolerance(dtype, kernels.Gaussian(), xi.astype(float), yi.astype(float))
@@ -50,10 +51,12 @@ def test_integer_inputs_use_the_default_float(backend: Backend) -> None:
 )
 def test_dtype_promotion(backend: Backend, dtype_x, dtype_y, expected) -> None:
     x, y = backend.asarray(X, dtype_x), backend.asarray(Y, dtype_y)
+    dtype = backend.asarray(np.zeros(1), expected).dtype
     result = mmd_any.mmd2(x, y)
-    assert_result_like(result, backend, backend.asarray(np.zeros(1), expected).dtype)
+    assert_result_like(result, backend, dtype, like=x)
+    assert_result_like(result, backend, dtype, like=y)
     distance = mmd_any.mmd(x, y)
-    assert_result_like(distance, backend, backend.asarray(np.zeros(1), expected).dtype)
+    assert_result_like(distance, backend, dtype, like=x)
 
 
 @pytest.mark.parametrize("name", ["numpy", "torch"])
@@ -83,8 +86,28 @@ def test_bfloat16_torch() -> None:
 
 @pytest.mark.parametrize("function", [mmd_any.mmd2, mmd_any.mmd])
 def test_result_is_0d_in_the_callers_namespace(backend: Backend, function) -> None:
-    result = function(backend.asarray(X), backend.asarray(Y))
-    assert_result_like(result, backend)
+    x = backend.asarray(X)
+    result = function(x, backend.asarray(Y))
+    assert_result_like(result, backend, like=x)
+
+
+@pytest.mark.parametrize("where", ["device1", "device2"])
+def test_results_stay_on_the_array_api_strict_device_of_the_inputs(where: str) -> None:
+    """Inputs on an extra device: every result is there (the default device is wrong)."""
+    backend = get_backend("array_api_strict")
+    if backend is None:
+        pytest.skip("array_api_strict is not installed")
+    xps = backend.module
+    x = xps.asarray(X, device=xps.Device(where))
+    y = xps.asarray(Y, device=xps.Device(where))
+    for function in (mmd_any.mmd2, mmd_any.mmd):
+        assert_result_like(function(x, y), backend, like=x)
+    assert_result_like(mmd_any.mmd2(x, y, estimator="unbiased"), backend, like=x)
+    assert_result_like(mmd_any.kernel_matrix(x, y), backend, like=x, shape=(7, 6))
+    assert_result_like(mmd_any.mmd2_rff(x, y, seed=0, n_features=64), backend, like=x)
+    test = mmd_any.mmd_test(x, y, n_permutations=19, seed=0)
+    assert_result_like(test.statistic, backend, like=x)
+    assert_result_like(test.null_distribution, backend, like=x, shape=(19,))
 
 
 def test_one_dimensional_inputs_are_samples_of_dimension_one(backend: Backend) -> None:
@@ -101,10 +124,13 @@ def test_python_lists_are_read_as_numpy() -> None:
 
 
 def test_kernel_matrix_shape_namespace_and_dtype(backend: Backend) -> None:
-    gram = mmd_any.kernel_matrix(backend.asarray(X, "float32"), backend.asarray(Y, "float32"))
-    assert gram.shape == (7, 6)
-    assert gram.dtype == backend.asarray(np.zeros(1), "float32").dtype
-    single = mmd_any.kernel_matrix(backend.asarray(X))
+    x32 = backend.asarray(X, "float32")
+    gram = mmd_any.kernel_matrix(x32, backend.asarray(Y, "float32"))
+    # the namespace, shape, dtype and device of the inputs
+    assert_result_like(gram, backend, like=x32, shape=(7, 6))
+    x = backend.asarray(X)
+    single = mmd_any.kernel_matrix(x)
+    assert_result_like(single, backend, like=x, shape=(7, 7))
     np.testing.assert_allclose(np.diag(backend.to_numpy(single)), 1.0, rtol=1e-12)
 
 

@@ -11,6 +11,7 @@ devices check that results stay on the inputs' device.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,8 @@ from array_api_compat import array_namespace
 import mmd_any
 from mmd_any import kernels
 from mmd_any.bandwidths import MeanSquaredDistance, Median
+
+from .conftest import assert_array_like
 
 torch = pytest.importorskip("torch")
 
@@ -104,9 +107,14 @@ def test_mmd_loss_forward_and_backward_on_the_meta_device(estimator: str) -> Non
 
 
 def test_the_finiteness_check_is_the_one_host_read() -> None:
-    """With ``check_finite=True`` (the default) the only failure is that read."""
-    with pytest.raises(RuntimeError, match="meta"):
+    """With ``check_finite=True`` (the default) the only failure is that read: it is
+    raised inside the finiteness check, and without the check the same call runs."""
+    with pytest.raises(RuntimeError, match="meta") as caught:
         mmd_any.mmd2(_meta(N, D), _meta(M, D))
+    package = Path(mmd_any.__file__).parent
+    names = [entry.name for entry in caught.traceback if Path(entry.path).parent == package]
+    assert any("finite" in name for name in names), names  # the library's frames only
+    assert mmd_any.mmd2(_meta(N, D), _meta(M, D), check_finite=False).device.type == "meta"
 
 
 def test_the_median_is_the_exact_median_without_reading_values() -> None:
@@ -129,6 +137,7 @@ def test_the_median_is_the_exact_median_without_reading_values() -> None:
 
 
 def test_results_stay_on_an_array_api_strict_extra_device() -> None:
+    """Namespace, dtype and device of the inputs; 0-d but for the kernel matrix."""
     xps = pytest.importorskip("array_api_strict")
     device = xps.Device("device1")
     rng = np.random.default_rng(2)
@@ -136,8 +145,12 @@ def test_results_stay_on_an_array_api_strict_extra_device() -> None:
     y = xps.asarray(rng.normal(0.5, 1.0, size=(20, 3)), device=device)
     for name, call in CALLS.items():
         result = call(*_sized_for(name, x, y))
+        shape = (30, 20) if name == "kernel_matrix" else ()
         for leaf in result if isinstance(result, tuple) else (result,):
-            assert leaf.device == device, name
+            try:
+                assert_array_like(leaf, x, shape=shape)
+            except AssertionError as error:
+                raise AssertionError(f"{name}: {error}") from error
 
 
 @pytest.mark.parametrize("aggregate", [False, "minp", "fuse", "combined"])

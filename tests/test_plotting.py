@@ -106,7 +106,9 @@ def test_minp_says_when_a_member_never_rejects(data) -> None:
     thresholds = result.member_thresholds()
     assert all(t == math.inf for t in thresholds)  # 19 permutations: too few to reject
     fig = _figure(result.plot())
-    for ax in _visible(fig):
+    axes = _visible(fig)
+    assert len(axes) == len(result.kernels) == 3  # the checks below see every panel
+    for ax in axes:
         assert _line(ax, "corrected threshold") is None
         assert "never rejects" in ax.get_title()
         assert all(math.isfinite(limit) for limit in ax.get_xlim())

@@ -41,8 +41,9 @@ def test_preset_matches_its_formula(backend: Backend, name: str, dtype: str) -> 
     preset = presets.PRESETS[name]
     x, y = _pair(24, 24 if preset.equal_sizes else 31, 3)
     x, y = x.astype(dtype).astype(np.float64), y.astype(dtype).astype(np.float64)
-    result = mmd_any.mmd2(backend.asarray(x, dtype), backend.asarray(y, dtype), preset=name)
-    assert_result_like(result, backend)
+    xb = backend.asarray(x, dtype)
+    result = mmd_any.mmd2(xb, backend.asarray(y, dtype), preset=name)
+    assert_result_like(result, backend, like=xb)
     expected = _expected(preset, x, y)
     assert abs(float(backend.to_numpy(result)) - expected) <= _tolerance(preset, x, y, dtype)
 
@@ -178,27 +179,37 @@ def test_euclidean_kernels_are_exact_for_close_points_in_float32() -> None:
 
 
 @pytest.mark.parametrize(
-    ("call", "match"),
+    ("call", "error", "match"),
     [
-        (lambda x, y: mmd_any.mmd2(x, y, preset="torchmetrics"), "unknown `preset`"),
-        (lambda x, y: mmd_any.mmd2(x, y, preset=3), "`preset` must be"),
-        (lambda x, y: mmd_any.mmd2(x, y, preset="kid", kernel="linear"), "fixes the kernel"),
-        (lambda x, y: mmd_any.mmd2(x, y, preset="seed", estimator="biased"), "fixes the kernel"),
-        (lambda x, y: mmd_any.mmd2(x, y, preset="tllib"), "equal size"),
-        (lambda x, y: presets.kid.with_bandwidth(1.0), "no bandwidth"),
+        (lambda x, y: mmd_any.mmd2(x, y, preset="torchmetrics"), ValueError, "unknown `preset`"),
+        (lambda x, y: mmd_any.mmd2(x, y, preset=3), TypeError, "`preset` must be"),
+        (
+            lambda x, y: mmd_any.mmd2(x, y, preset="kid", kernel="linear"),
+            ValueError,
+            "fixes the kernel",
+        ),
+        (
+            lambda x, y: mmd_any.mmd2(x, y, preset="seed", estimator="biased"),
+            ValueError,
+            "fixes the kernel",
+        ),
+        (lambda x, y: mmd_any.mmd2(x, y, preset="tllib"), ValueError, "equal size"),
+        (lambda x, y: presets.kid.with_bandwidth(1.0), ValueError, "no bandwidth"),
         (
             lambda x, y: mmd_any.mmd2(
                 x[:1], y, kernel=kernels.Gaussian(bandwidths.Median(sample="x"))
             ),
+            ValueError,
             "at least 2 rows",
         ),
-        (lambda x, y: kernels.Energy(sq_distance_floor=-1.0), "sq_distance_floor"),
-        (lambda x, y: bandwidths.Median(sample="y"), "`sample`"),
+        (lambda x, y: kernels.Energy(sq_distance_floor=-1.0), ValueError, "sq_distance_floor"),
+        (lambda x, y: bandwidths.Median(sample="y"), ValueError, "`sample`"),
     ],
 )
-def test_preset_errors(call, match: str) -> None:
+def test_preset_errors(call, error: type, match: str) -> None:
+    """A wrong type is a TypeError, a wrong value a ValueError (tests/test_errors.py)."""
     x, y = _pair(5, 6, 2)
-    with pytest.raises((ValueError, TypeError), match=match):
+    with pytest.raises(error, match=match):
         call(x, y)
 
 
@@ -216,11 +227,10 @@ def test_kid_is_mean_and_population_std_over_seeded_subsets(backend: Backend) ->
     dtype = "float64" if backend.float64 else "float32"
     x, y = _pair(60, 45, 5)
     x, y = x.astype(dtype).astype(float), y.astype(dtype).astype(float)
-    mean, std = mmd_any.kid(
-        backend.asarray(x, dtype), backend.asarray(y, dtype), subsets=4, subset_size=20, seed=7
-    )
-    assert_result_like(mean, backend)
-    assert_result_like(std, backend)
+    xb = backend.asarray(x, dtype)
+    mean, std = mmd_any.kid(xb, backend.asarray(y, dtype), subsets=4, subset_size=20, seed=7)
+    assert_result_like(mean, backend, like=xb)
+    assert_result_like(std, backend, like=xb)
     expected_mean, expected_std = _replayed_kid(x, y, 4, 20, 7)
     tol = 64 * float(np.finfo(dtype).eps) * reference.kernel_scale(kernels.Polynomial(), x, y)[0]
     assert abs(float(backend.to_numpy(mean)) - expected_mean) <= tol

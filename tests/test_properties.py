@@ -10,31 +10,12 @@ from hypothesis.extra.numpy import arrays
 
 import mmd_any
 from mmd_any import kernels
-from mmd_any.bandwidths import MeanSquaredDistance, Median
 
 from . import reference
 from .conftest import Backend, assert_result_like, forall
 
-KERNELS = [
-    kernels.Gaussian(),
-    kernels.Gaussian(1.5),
-    kernels.Gaussian([0.5, 1.0, 2.0]),
-    kernels.Gaussian(MeanSquaredDistance.seed()),
-    kernels.Gaussian(Median(scales=(0.5, 1.0, 3.0))),
-    kernels.Laplacian(),
-    kernels.Laplacian(2.0),
-    kernels.Exponential(),
-    kernels.Exponential([0.5, 1.0, 2.0]),
-    kernels.Exponential(0.7, sq_distance_floor=1e-8),
-    kernels.Gaussian(MeanSquaredDistance(scales=(0.5, 1.0), include_diagonal=True)),
-    kernels.InverseMultiquadric(),
-    kernels.InverseMultiquadric([1.0, 3.0]),
-    kernels.Energy(),
-    kernels.Energy(sq_distance_floor=1e-8),
-    kernels.Linear(),
-    kernels.Polynomial(),
-    kernels.Polynomial(degree=2, gamma=0.5, coef0=0.5),
-]
+#: Every registered kernel, in the variants the reference lists for it.
+KERNELS = reference.every_example()
 RADIAL = [k for k in KERNELS if k.translation_invariant]
 DATA_DRIVEN = [
     k for k in RADIAL if hasattr(k, "rule") and not isinstance(k.rule, mmd_any.bandwidths.Fixed)
@@ -90,7 +71,8 @@ def test_matches_float64_reference(backend: Backend) -> None:
     def check(data) -> None:
         x, y, kernel, estimator = data
         result, value = run(backend, x, y, kernel=kernel, estimator=estimator)
-        assert_result_like(result, backend, backend.asarray(x, "float64").dtype)
+        # ``run`` put the inputs where backend.asarray puts them: the device to stay on
+        assert_result_like(result, backend, like=backend.asarray(x, "float64"))
         expected = reference.mmd2(x, y, kernel, estimator)
         assert value == pytest.approx(expected, abs=reference.tolerance("float64", kernel, x, y))
 
@@ -100,7 +82,7 @@ def test_float32_agrees_with_float64_reference(backend: Backend) -> None:
     def check(data) -> None:
         x, y, kernel, estimator = data
         result, value = run(backend, x, y, "float32", kernel=kernel, estimator=estimator)
-        assert_result_like(result, backend, backend.asarray(x, "float32").dtype)
+        assert_result_like(result, backend, like=backend.asarray(x, "float32"))
         expected = reference.mmd2(x.astype(np.float32), y.astype(np.float32), kernel, estimator)
         assert value == pytest.approx(expected, abs=reference.tolerance("float32", kernel, x, y))
 
@@ -175,8 +157,9 @@ def test_kernel_matrix_matches_reference(backend: Backend) -> None:
     @forall(backend, sample_pair(), kernel_st)
     def check(pair, kernel) -> None:
         x, y = pair
-        gram = mmd_any.kernel_matrix(backend.asarray(x), backend.asarray(y), kernel=kernel)
-        assert gram.shape == (len(x), len(y))
+        xb = backend.asarray(x)
+        gram = mmd_any.kernel_matrix(xb, backend.asarray(y), kernel=kernel)
+        assert_result_like(gram, backend, like=xb, shape=(len(x), len(y)))
         pooled = np.concatenate([x, y])
         expected = reference.kernel_values(kernel, x, y, pooled)
         tol = reference.tolerance("float64", kernel, x, y)
@@ -187,8 +170,9 @@ def test_mmd_is_root_of_biased(backend: Backend) -> None:
     @forall(backend, sample_pair(), kernel_st)
     def check(pair, kernel) -> None:
         x, y = pair
-        distance = mmd_any.mmd(backend.asarray(x), backend.asarray(y), kernel=kernel)
-        assert_result_like(distance, backend)
+        xb = backend.asarray(x)
+        distance = mmd_any.mmd(xb, backend.asarray(y), kernel=kernel)
+        assert_result_like(distance, backend, like=xb)
         expected = np.sqrt(max(reference.mmd2(x, y, kernel, "biased"), 0.0))
         tol = reference.tolerance("float64", kernel, x, y)
         assert float(backend.to_numpy(distance)) == pytest.approx(expected, abs=np.sqrt(tol))

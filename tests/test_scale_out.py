@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import ast
+import copy
+import itertools
 import math
+import pickle
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import mmd_any
-from mmd_any import StreamingMMD, kernels
+from mmd_any import StreamingMMD, kernels, streaming
 from mmd_any.approximate import features_for, rff_error_bound
 
 from . import reference
@@ -70,10 +76,9 @@ def test_rff_on_every_backend(backend: Backend) -> None:
     dtype = "float64" if backend.float64 else "float32"
     x, y = _pair(120, 90, 3)
     expected = float(mmd_any.mmd2_rff(x.astype(dtype), y.astype(dtype), seed=5, n_features=256))
-    result = mmd_any.mmd2_rff(
-        backend.asarray(x, dtype), backend.asarray(y, dtype), seed=5, n_features=256
-    )
-    assert_result_like(result, backend)
+    xb = backend.asarray(x, dtype)
+    result = mmd_any.mmd2_rff(xb, backend.asarray(y, dtype), seed=5, n_features=256)
+    assert_result_like(result, backend, like=xb)
     assert float(backend.to_numpy(result)) == pytest.approx(
         expected, abs=_rff_tolerance(kernels.Gaussian(), x, y, 256, 5, dtype)
     )
@@ -165,9 +170,10 @@ def test_streaming_on_every_backend(backend: Backend) -> None:
     acc = StreamingMMD(kernels.Gaussian(1.0), "rff", seed=0, n_features=128)
     ref = StreamingMMD(kernels.Gaussian(1.0), "rff", seed=0, n_features=128)
     for x, y in chunks:
-        acc.update(backend.asarray(x, dtype), backend.asarray(y, dtype))
+        xb = backend.asarray(x, dtype)
+        acc.update(xb, backend.asarray(y, dtype))
         ref.update(x.astype(dtype), y.astype(dtype))
-    assert_result_like(acc.value(), backend)
+    assert_result_like(acc.value(), backend, like=xb)
     x_all = np.concatenate([x for x, _ in chunks])
     y_all = np.concatenate([y for _, y in chunks])
     tol = _rff_tolerance(kernels.Gaussian(1.0), x_all, y_all, 128, 0, dtype)
@@ -187,6 +193,115 @@ def test_streaming_errors() -> None:
         acc.update(np.ones((4, 3)), np.ones((4, 3)))
     with pytest.raises(TypeError, match="merge"):
         acc.merge(3)
+
+
+# -- one constructor, one accumulator class per streaming estimator --------------------
+
+STREAMING_ESTIMATORS = streaming._STREAMING_ESTIMATORS
+
+
+@pytest.mark.parametrize("name", sorted(STREAMING_ESTIMATORS))
+def test_streaming_constructs_the_registered_class(name: str) -> None:
+    kind = STREAMING_ESTIMATORS[name]
+    for acc in (StreamingMMD(kernels.Gaussian(1.0), name), StreamingMMD(estimator=name)):
+        assert type(acc) is kind
+        assert isinstance(acc, StreamingMMD)
+        assert acc.estimator == name
+    assert type(StreamingMMD()) is STREAMING_ESTIMATORS["rff"]  # the default
+
+
+def test_an_unknown_streaming_estimator_lists_the_registered_names() -> None:
+    names = re.escape(str(sorted(STREAMING_ESTIMATORS)))
+    with pytest.raises(ValueError, match=rf"`estimator` 'unbiased'; valid names are {names}"):
+        StreamingMMD(estimator="unbiased")
+    with pytest.raises(TypeError, match=rf"`estimator` must be one of {names}"):
+        StreamingMMD(estimator=None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", sorted(STREAMING_ESTIMATORS))
+def test_streaming_fork_merged_and_copies_keep_the_class(name: str) -> None:
+    kind = STREAMING_ESTIMATORS[name]
+    x, y = _pair(21, 21, 2)
+    acc = StreamingMMD(kernels.Gaussian(1.0), name, n_features=16, seed=0).update(x, y)
+    worker = acc.fork()
+    assert type(worker) is kind
+    worker.update(x[:9], y[:9])
+    assert type(acc.merged(worker)) is kind
+    empty = StreamingMMD(kernels.Gaussian(1.0), name, n_features=16, seed=0)
+    assert type(empty.merged(acc)) is kind
+    assert type(empty.merge(acc)) is kind
+    assert float(empty.value()) == float(acc.value())
+    assert type(copy.copy(acc)) is kind
+    unfed = pickle.loads(pickle.dumps(StreamingMMD(kernels.Gaussian(1.0), name, seed=0)))
+    assert type(unfed) is kind
+    assert float(unfed.update(x, y).value()) == float(
+        StreamingMMD(kernels.Gaussian(1.0), name, seed=0).update(x, y).value()
+    )
+
+
+@pytest.mark.parametrize(("name", "other"), list(itertools.permutations(STREAMING_ESTIMATORS, 2)))
+def test_streaming_estimators_do_not_mix(name: str, other: str) -> None:
+    x, y = _pair(20, 20, 2)
+    acc = StreamingMMD(kernels.Gaussian(1.0), name, seed=0)
+    stranger = StreamingMMD(kernels.Gaussian(1.0), other, seed=0).update(x, y)
+    for target in (acc, StreamingMMD(kernels.Gaussian(1.0), name, seed=0).update(x, y)):
+        for method in (target.merge, target.merged):
+            with pytest.raises(ValueError, match=f"`other` uses estimator {other!r}"):
+                method(stranger)
+    with pytest.raises(ValueError, match="construct accumulators with StreamingMMD"):
+        STREAMING_ESTIMATORS[name](estimator=other)
+
+
+def test_streaming_names_its_estimators_only_in_the_registry() -> None:
+    """The estimators differ by class: no comparison of an estimator with a string,
+    and the names as literals only in the registry (and the constructor's default)."""
+    tree = ast.parse(Path(streaming.__file__).read_text(encoding="utf-8"))
+
+    def mentions_estimator(node: ast.AST) -> bool:
+        return any(
+            "estimator" in (getattr(sub, "id", None) or getattr(sub, "attr", None) or "")
+            for sub in ast.walk(node)
+            if isinstance(sub, ast.Name | ast.Attribute)
+        )
+
+    def has_string(node: ast.AST) -> bool:
+        return any(
+            isinstance(sub, ast.Constant) and isinstance(sub.value, str) for sub in ast.walk(node)
+        )
+
+    branches = [
+        ast.unparse(node)
+        for node in ast.walk(tree)
+        if (
+            isinstance(node, ast.Compare)
+            and any(map(mentions_estimator, [node.left, *node.comparators]))
+            and any(map(has_string, [node.left, *node.comparators]))
+        )
+        or (
+            isinstance(node, ast.Match)
+            and mentions_estimator(node.subject)
+            and any(has_string(case.pattern) for case in node.cases)
+        )
+    ]
+    assert branches == []
+
+    allowed: set[int] = set()  # the registry's keys and the constructor's default
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AnnAssign | ast.Assign) and "_STREAMING_ESTIMATORS" in [
+            getattr(target, "id", None)
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        ]:
+            allowed.update(id(sub) for sub in ast.walk(node.value))
+        if isinstance(node, ast.FunctionDef) and node.name in ("__new__", "__init__"):
+            allowed.update(id(default) for default in node.args.defaults)
+    literals = [
+        f"line {node.lineno}: {node.value!r}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and node.value in STREAMING_ESTIMATORS
+        and id(node) not in allowed
+    ]
+    assert literals == []
 
 
 # -- Dask -----------------------------------------------------------------------------
@@ -225,15 +340,22 @@ def test_dask_engine_is_one_task_per_chunk_pair() -> None:
 
 
 def test_dask_rff_and_presets_stay_lazy() -> None:
+    """Building either computes nothing; the graphs give NumPy's numbers."""
+    from dask.callbacks import Callback
+
+    computed: list[object] = []
     x, y = _pair(600, 400, 3)
     dx, dy = da.from_array(x, chunks=200), da.from_array(y, chunks=200)
-    lazy_rff = mmd_any.mmd2_rff(dx, dy, seed=2, n_features=256)
+    with Callback(start=computed.append):
+        lazy_rff = mmd_any.mmd2_rff(dx, dy, seed=2, n_features=256)
+        lazy_preset = mmd_any.mmd2(dx, dy, preset="alibi")
+    assert computed == []
     assert isinstance(lazy_rff, da.Array)
+    assert isinstance(lazy_preset, da.Array)
     assert float(lazy_rff.compute()) == pytest.approx(
         float(mmd_any.mmd2_rff(x, y, seed=2, n_features=256)), rel=1e-9
     )
-    lazy_kid = mmd_any.mmd2(dx, dy, preset="alibi")
-    assert float(lazy_kid.compute()) == pytest.approx(
+    assert float(lazy_preset.compute()) == pytest.approx(
         float(mmd_any.mmd2(x, y, preset="alibi")), rel=1e-10
     )
 

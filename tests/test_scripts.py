@@ -352,3 +352,6 @@ def test_bench_power_quick() -> None:
     # a repetition's seeds depend on its cell and number only
     assert power.repetition_seeds("variance", 3)[1] == power.repetition_seeds("variance", 3)[1]
     assert power.repetition_seeds("variance", 3)[1] != power.repetition_seeds("variance", 4)[1]
+    assert power.repetition_seeds("variance", 3)[1] != power.repetition_seeds("mean", 3)[1]
+    data_state = [power.repetition_seeds(c, 3)[0].generate_state(2) for c in ("variance", "mean")]
+    assert not np.array_equal(*data_state)  # the data seed depends on the cell too

@@ -98,6 +98,9 @@ def test_gradient_flows_to_both_batches() -> None:
     assert source.grad is not None
     assert target.grad is not None
     assert torch.isfinite(source.grad).all()
+    assert torch.isfinite(target.grad).all()
+    assert source.grad.abs().max() > 0
+    assert target.grad.abs().max() > 0
 
 
 def test_seed_kernel_ladder() -> None:

@@ -117,13 +117,14 @@ def test_power_and_aggregation_beats_the_median_bandwidth() -> None:
 def test_observed_statistic_is_mmd2(backend: Backend, estimator, sizes) -> None:
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(sizes[0], 3)), rng.normal(0.3, 1.0, size=(sizes[1], 3))
+    xb = backend.asarray(x)
     result = mmd_any.mmd_test(
-        backend.asarray(x), backend.asarray(y), estimator=estimator, n_permutations=20, seed=0
+        xb, backend.asarray(y), estimator=estimator, n_permutations=20, seed=0
     )
-    assert_result_like(result.statistic, backend)
+    assert_result_like(result.statistic, backend, like=xb)
+    assert_result_like(result.null_distribution, backend, like=xb, shape=(20,))
     expected = mmd_any.mmd2(x, y, estimator=estimator)
     assert float(backend.to_numpy(result.statistic)) == pytest.approx(float(expected), abs=1e-12)
-    assert tuple(result.null_distribution.shape) == (20,)
 
 
 @pytest.mark.parametrize(
