@@ -18,6 +18,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+import mmd_any
+from mmd_any._capabilities import FEATURES, Capability, capability
+
 settings.register_profile(
     "ci",
     max_examples=20,
@@ -38,7 +41,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 #: Backends that trace and compile (JAX: one XLA compilation per op and shape)
 #: or build task graphs (Dask) cost ~0.1-1 s per call on tiny inputs: they run
 #: the same properties on this share of the examples.
-LAZY_EXAMPLE_SHARE = 0.4
+SLOW_EXAMPLE_SHARE = 0.4
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,8 @@ class Backend:
     from_numpy: Callable[[np.ndarray], Any]
     to_numpy: Callable[[Any], np.ndarray]
     module: Any
-    lazy: bool = False
-    float64: bool = True
+    #: each call traces (JAX) or builds a graph (Dask): fewer Hypothesis examples
+    slow_calls: bool = False
 
     def asarray(self, a: Any, dtype: str | None = None) -> Any:
         """Convert NumPy data, optionally cast to ``"float32"``/``"float64"``/…"""
@@ -91,10 +94,15 @@ def _torch(device: str) -> Backend | None:
     def from_numpy(a: np.ndarray) -> Any:
         return torch.asarray(a, device=device)
 
+    def to_numpy(a: Any) -> np.ndarray:
+        a = a.detach().cpu()
+        # NumPy has no bfloat16: its values are float32 values exactly
+        return (a.float() if a.dtype == torch.bfloat16 else a).numpy()
+
     return Backend(
         "torch" if device == "cpu" else "torch-cuda",
         from_numpy,
-        lambda a: a.detach().cpu().numpy(),
+        to_numpy,
         torch,
     )
 
@@ -105,7 +113,7 @@ def _jax() -> Backend | None:
         return None
     jax.config.update("jax_enable_x64", True)
     jnp = importlib.import_module("jax.numpy")
-    return Backend("jax", jnp.asarray, np.asarray, jnp, lazy=True)
+    return Backend("jax", jnp.asarray, np.asarray, jnp, slow_calls=True)
 
 
 def _dask() -> Backend | None:
@@ -123,7 +131,7 @@ def _dask() -> Backend | None:
         rows = max(1, (a.shape[0] + 1) // 2) if a.ndim else 1
         return da.from_array(a, chunks=(rows, *a.shape[1:]) if a.ndim else ())
 
-    return Backend("dask", from_numpy, lambda a: np.asarray(a.compute()), da, lazy=True)
+    return Backend("dask", from_numpy, lambda a: np.asarray(a.compute()), da, slow_calls=True)
 
 
 def _cupy() -> Backend | None:
@@ -167,17 +175,65 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     return found
 
 
+def require(
+    backend: Backend | str, entry: str, feature: str | None = None, *, dtype: str | None = None
+) -> Capability:
+    """Skip unless ``entry`` runs on ``backend`` (with ``feature`` and ``dtype``, when
+    given) as :data:`mmd_any._capabilities.CAPABILITIES` declares: the one place a
+    test learns what a backend supports. Returns the capability."""
+    name = backend if isinstance(backend, str) else backend.name
+    if feature is not None and feature not in FEATURES:
+        raise ValueError(f"`feature` must be one of {sorted(FEATURES)}, got {feature!r}")
+    cap = capability(entry, name)
+    for wanted in ("supported", feature, dtype):
+        if wanted is not None and cap.reason(wanted):
+            pytest.skip(f"{entry} on {name}: {cap.reason(wanted)}")
+    return cap
+
+
+def widest_float(backend: Backend, entry: str = "mmd2") -> str:
+    """The widest float dtype ``entry`` keeps on ``backend``."""
+    return next(d for d in ("float64", "float32") if d in capability(entry, backend.name).dtypes)
+
+
+def _streaming_value(x: Any, y: Any, **options: Any) -> Any:
+    acc = mmd_any.StreamingMMD(seed=0, n_features=32, **options)
+    return acc.update(x, y).value()
+
+
+def _loss(x: Any, y: Any, check_finite: bool = False) -> Any:
+    from mmd_any.torch import MMDLoss
+
+    del check_finite  # the loss never checks: it is for training loops
+    return MMDLoss()(x, y)
+
+
+#: One call of every entry point of :data:`~mmd_any._capabilities.ENTRY_POINTS` on
+#: samples ``x`` (at least 30 rows) and ``y`` (at least 15), returning the array it
+#: computes; keyword options (``check_finite``) pass through.
+ENTRY_CALLS: dict[str, Callable[..., Any]] = {
+    "mmd2": lambda x, y, **o: mmd_any.mmd2(x, y, **o),
+    "mmd": lambda x, y, **o: mmd_any.mmd(x, y, **o),
+    "kernel_matrix": lambda x, y, **o: mmd_any.kernel_matrix(x, y, **o),
+    "kid": lambda x, y, **o: mmd_any.kid(x, y, subsets=3, subset_size=15, seed=0, **o).mean,
+    "mmd2_rff": lambda x, y, **o: mmd_any.mmd2_rff(x, y, seed=0, n_features=32, **o),
+    "mmd_test": lambda x, y, **o: mmd_any.mmd_test(x, y, n_permutations=19, seed=0, **o).statistic,
+    "StreamingMMD": _streaming_value,
+    "MMDLoss": _loss,
+}
+
+
 def forall(backend: Backend, *strategies: Any) -> Callable[[Callable[..., None]], None]:
     """Run a property on ``backend`` for Hypothesis examples of ``strategies``.
 
-    Used as a decorator inside a test; the property runs at once. Lazy
-    backends get :data:`LAZY_EXAMPLE_SHARE` of the profile's examples.
+    Used as a decorator inside a test; the property runs at once. Backends with
+    slow calls get :data:`SLOW_EXAMPLE_SHARE` of the profile's examples.
     """
 
     def run(prop: Callable[..., None]) -> None:
         examples = settings.default.max_examples
-        if backend.lazy:
-            examples = max(3, int(examples * LAZY_EXAMPLE_SHARE))
+        if backend.slow_calls:
+            examples = max(3, int(examples * SLOW_EXAMPLE_SHARE))
         settings(max_examples=examples)(given(*strategies)(prop))()
 
     return run

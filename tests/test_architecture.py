@@ -212,3 +212,42 @@ def _repeated_runs() -> list[str]:
 
 def test_no_run_of_six_lines_of_code_repeats_in_the_package() -> None:
     assert not _repeated_runs(), _repeated_runs()[:10]
+
+
+# -- the architecture page is true ---------------------------------------------------
+
+PAGE = PACKAGE.parent / "docs" / "guide" / "architecture.rst"
+
+
+def _page_layers() -> dict[str, int]:
+    """Module -> layer number, from the layer table of docs/guide/architecture.rst."""
+    import re
+
+    layers: dict[str, int] = {}
+    rows = re.findall(
+        r"^   \* - (\d+) [^\n]*\n     - ((?:[^\n]*\n)(?:       [^\n]*\n)*)",
+        PAGE.read_text(encoding="utf-8"),
+        flags=re.M,
+    )
+    for number, cell in rows:
+        for module in re.findall(r"``(\w+)``", cell):
+            assert module not in layers, f"{module} is in two layers"
+            layers[module] = int(number)
+    return layers
+
+
+def test_the_architecture_page_places_every_module() -> None:
+    layers = _page_layers()
+    modules = {p.stem for p in PACKAGE.glob("*.py")}
+    assert set(layers) == modules, (modules - set(layers), set(layers) - modules)
+
+
+def test_every_import_points_to_the_same_or_a_lower_layer() -> None:
+    layers = _page_layers()
+    upward = [
+        f"{module} (layer {layers[module]}) imports {target} (layer {layers[target]})"
+        for module, targets in GRAPH.items()
+        for target in targets
+        if target != "__init__" and layers[target] > layers[module]
+    ]
+    assert not upward, upward

@@ -37,7 +37,7 @@ from mmd_any import kernels
 from mmd_any.bandwidths import MeanSquaredDistance, Median
 
 from . import reference
-from .conftest import Backend, forall
+from .conftest import Backend, forall, require
 
 #: Every registered kernel whose MMD² is homogeneous in the data (the engine
 #: rescales those by a power of two), with its defaults, and three more bandwidths.
@@ -81,8 +81,7 @@ def _subnormal_share(a: np.ndarray) -> float:
 def test_data_driven_kernels_are_scale_free_over_the_whole_range(
     backend: Backend, dtype: str, estimator: str
 ) -> None:
-    if dtype == "float64" and not backend.float64:
-        pytest.skip(f"{backend} has no float64")
+    require(backend, "mmd2", dtype=dtype)
     low, high = EXPONENTS[dtype]
 
     @forall(
@@ -296,8 +295,7 @@ def _outliers_beside_duplicates(seed: int, gap_exp: int, far_exp: int, d: int):
 def test_close_pairs_beside_an_outlier_are_exact_and_symmetric(
     backend: Backend, dtype: str
 ) -> None:
-    if dtype == "float64" and not backend.float64:
-        pytest.skip(f"{backend} has no float64")
+    require(backend, "mmd2", dtype=dtype)
     refining = backend.name in REFINING
 
     @forall(
@@ -411,8 +409,7 @@ def test_mmd_loss_with_extreme_fixed_sigma_is_finite() -> None:
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_energy_and_linear_scale_as_their_homogeneity(backend: Backend, dtype: str) -> None:
-    if dtype == "float64" and not backend.float64:
-        pytest.skip(f"{backend} has no float64")
+    require(backend, "mmd2", dtype=dtype)
     low, high = EXPONENTS[dtype]
     x, y = _samples(17)
     for kernel, power in ((kernels.Energy(), 1), (kernels.Linear(), 2)):

@@ -16,7 +16,7 @@ import mmd_any
 from mmd_any import bandwidths, kernels, presets
 
 from . import reference
-from .conftest import Backend, assert_result_like
+from .conftest import Backend, assert_result_like, require, widest_float
 
 
 def _pair(n: int, m: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -36,8 +36,7 @@ def _tolerance(preset: presets.Preset, x: np.ndarray, y: np.ndarray, dtype: str)
 @pytest.mark.parametrize("name", sorted(presets.PRESETS))
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_preset_matches_its_formula(backend: Backend, name: str, dtype: str) -> None:
-    if dtype == "float64" and not backend.float64:
-        pytest.skip(f"{backend.name} has no float64")
+    require(backend, "mmd2", dtype=dtype)
     preset = presets.PRESETS[name]
     x, y = _pair(24, 24 if preset.equal_sizes else 31, 3)
     x, y = x.astype(dtype).astype(np.float64), y.astype(dtype).astype(np.float64)
@@ -224,7 +223,7 @@ def _replayed_kid(x: np.ndarray, y: np.ndarray, subsets: int, size: int, seed: i
 
 
 def test_kid_is_mean_and_population_std_over_seeded_subsets(backend: Backend) -> None:
-    dtype = "float64" if backend.float64 else "float32"
+    dtype = widest_float(backend)
     x, y = _pair(60, 45, 5)
     x, y = x.astype(dtype).astype(float), y.astype(dtype).astype(float)
     xb = backend.asarray(x, dtype)

@@ -18,7 +18,7 @@ from mmd_any import StreamingMMD, kernels, streaming
 from mmd_any.approximate import features_for, rff_error_bound
 
 from . import reference
-from .conftest import Backend, assert_result_like
+from .conftest import Backend, assert_result_like, widest_float
 
 
 def _pair(n: int, m: int, d: int, seed: int = 0, shift: float = 0.4):
@@ -73,7 +73,7 @@ def _rff_tolerance(kernel, x, y, n_features: int, seed: int, dtype: str) -> floa
 
 
 def test_rff_on_every_backend(backend: Backend) -> None:
-    dtype = "float64" if backend.float64 else "float32"
+    dtype = widest_float(backend)
     x, y = _pair(120, 90, 3)
     expected = float(mmd_any.mmd2_rff(x.astype(dtype), y.astype(dtype), seed=5, n_features=256))
     xb = backend.asarray(x, dtype)
@@ -165,7 +165,7 @@ def test_streaming_data_driven_bandwidth_needs_fork_to_merge() -> None:
 
 
 def test_streaming_on_every_backend(backend: Backend) -> None:
-    dtype = "float64" if backend.float64 else "float32"
+    dtype = widest_float(backend, "StreamingMMD")
     chunks = _chunks(3, 64)
     acc = StreamingMMD(kernels.Gaussian(1.0), "rff", seed=0, n_features=128)
     ref = StreamingMMD(kernels.Gaussian(1.0), "rff", seed=0, n_features=128)

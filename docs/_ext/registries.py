@@ -6,6 +6,9 @@
     ``estimators``: the estimators of :data:`mmd_any.estimators.ESTIMATORS`, with the
     fewest rows each needs and whether the permutation tests take it.
     ``aggregations``: the aggregated tests of :data:`mmd_any._aggregation.METHODS`.
+    ``modules``: every module of the package with its docstring's first paragraph.
+    ``capabilities``: what each entry point supports on each backend
+    (:func:`mmd_any._capabilities.capability_table`).
 
 A new kernel, estimator or aggregated test appears in the docs without an edit
 here; an unknown name is a build error.
@@ -54,10 +57,33 @@ def _aggregations() -> str:
     return list_table(("aggregate", "collection and statistic", "combined_statistic"), rows)
 
 
+def _capabilities() -> str:
+    from mmd_any._capabilities import capability_table
+
+    return capability_table()
+
+
+def _modules() -> str:
+    import ast
+    from pathlib import Path
+
+    import mmd_any
+    from mmd_any._docstrings import list_table
+
+    rows = []
+    for path in sorted(Path(mmd_any.__file__).parent.glob("*.py")):
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+        first = doc.split("\n\n")[0].replace("\n", " ")
+        rows.append((f"``{path.stem}``", first))
+    return list_table(("module", "what it is"), rows)
+
+
 TABLES: dict[str, Callable[[], str]] = {
+    "modules": _modules,
     "kernels": _kernels,
     "estimators": _estimators,
     "aggregations": _aggregations,
+    "capabilities": _capabilities,
 }
 
 
