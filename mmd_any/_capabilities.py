@@ -108,6 +108,17 @@ class Capability:
 
 _HALF_TO_DOUBLE = ("float16", "float32", "float64")
 
+
+def _torch_traits(devices: str) -> BackendTraits:
+    return BackendTraits(
+        "PyTorch",
+        devices,
+        ("float16", "bfloat16", *_HALF_TO_DOUBLE[1:]),
+        differentiable=True,
+        device_arrays=True,
+    )
+
+
 #: Each backend the package is tested on, by the name the tests use.
 BACKEND_TRAITS: dict[str, BackendTraits] = {
     "numpy": BackendTraits(
@@ -119,20 +130,8 @@ BACKEND_TRAITS: dict[str, BackendTraits] = {
         ("float32", "float64"),
         lacks=(("differentiable", "the standard has no autodiff"),),
     ),
-    "torch": BackendTraits(
-        "PyTorch",
-        "cpu (and meta: shapes only)",
-        ("float16", "bfloat16", "float32", "float64"),
-        differentiable=True,
-        device_arrays=True,
-    ),
-    "torch-cuda": BackendTraits(
-        "PyTorch",
-        "cuda",
-        ("float16", "bfloat16", "float32", "float64"),
-        differentiable=True,
-        device_arrays=True,
-    ),
+    "torch": _torch_traits("cpu (and meta: shapes only)"),
+    "torch-cuda": _torch_traits("cuda"),
     "cupy": BackendTraits(
         "CuPy",
         "cuda",

@@ -7,6 +7,7 @@ CuPy and torch-CUDA skip cleanly without a GPU.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import os
 from collections.abc import Callable
@@ -173,6 +174,24 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     if found is None:
         pytest.skip(f"{request.param} is not available on this machine")
     return found
+
+
+def imported_modules(tree: ast.AST) -> set[str]:
+    """The top-level modules a parsed file imports: ``import``, absolute
+    ``from ... import`` and ``importlib.import_module("...")`` with a literal name."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.args[0] if node.args else None, ast.Constant)
+            and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module"
+        ):
+            names.add(str(node.args[0].value).split(".")[0])
+    return names
 
 
 def require(

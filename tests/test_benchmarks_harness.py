@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import imported_modules
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
 
@@ -238,16 +240,6 @@ def _defined_names(tree: ast.AST) -> set[str]:
     return {node.name for node in ast.walk(tree) if isinstance(node, kinds)}
 
 
-def _imported(tree: ast.AST) -> set[str]:
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
-    return names
-
-
 def test_no_benchmark_defines_its_own_harness() -> None:
     scripts = sorted(BENCHMARKS.glob("*.py"))
     assert BENCHMARKS / "_harness.py" in scripts
@@ -263,6 +255,6 @@ def test_no_benchmark_defines_its_own_harness() -> None:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         assert not _defined_names(tree) & HARNESS_ONLY, path.name
-        assert not _imported(tree) & HARNESS_MODULES, path.name
+        assert not imported_modules(tree) & HARNESS_MODULES, path.name
         if path in benches:
-            assert "_harness" in _imported(tree), path.name
+            assert "_harness" in imported_modules(tree), path.name

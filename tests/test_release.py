@@ -15,6 +15,8 @@ import pytest
 import mmd_any
 from mmd_any.cli import main
 
+from .conftest import imported_modules
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -133,28 +135,15 @@ def _python_files() -> list[Path]:
     ]
 
 
-def _imported_modules(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.args[0] if node.args else None, ast.Constant)
-            and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module"
-        ):
-            names.add(str(node.args[0].value).split(".")[0])
-    return names
+def _parse(path: Path) -> ast.AST:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
 def test_array_api_extra_is_neither_imported_nor_a_dependency() -> None:
     files = _python_files()
     assert ROOT / "mmd_any" / "cli.py" in files
     importing = [
-        str(p.relative_to(ROOT)) for p in files if "array_api_extra" in _imported_modules(p)
+        str(p.relative_to(ROOT)) for p in files if "array_api_extra" in imported_modules(_parse(p))
     ]
     assert importing == []
     requirements = [*PROJECT["dependencies"], *PYPROJECT["build-system"]["requires"]]
