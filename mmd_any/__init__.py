@@ -14,18 +14,22 @@ from . import (
 )
 from .approximate import mmd2_rff
 from .estimators import ESTIMATORS, KID, kid, mmd, mmd2
+from .explain import Explanation, explain
 from .matrices import kernel_matrix
 from .streaming import StreamingMMD
 from .two_sample import MMDTestResult, PermutationsWarning, mmd_test
+from .witness import witness
 
 __all__ = [
     "ESTIMATORS",
     "KID",
+    "Explanation",
     "MMDTestResult",
     "PermutationsWarning",
     "StreamingMMD",
     "approximate",
     "bandwidths",
+    "explain",
     "kernel_matrix",
     "kernels",
     "kid",
@@ -34,5 +38,6 @@ __all__ = [
     "mmd2_rff",
     "mmd_test",
     "presets",
+    "witness",
 ]
 __version__ = "0.1.0"

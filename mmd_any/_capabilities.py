@@ -180,6 +180,20 @@ ENTRY_POINTS: dict[str, EntryPoint] = {
             no_host_sync=False,
             lacks=_TEST_LACKS,
         ),
+        EntryPoint("witness"),
+        EntryPoint(
+            "explain",
+            lazy=False,
+            jit=False,
+            differentiable=False,
+            no_host_sync=False,
+            lacks=(
+                ("lazy", "computes once, for the p-values that rank the features"),
+                ("jit", "ranks the features by p-values read on the host"),
+                ("differentiable", "a ranking and p-values; differentiate witness instead"),
+                ("no_host_sync", "reads the features' p-values and widths on the host"),
+            ),
+        ),
         EntryPoint(
             "StreamingMMD",
             dtypes=("float32", "float64"),

@@ -83,7 +83,7 @@ __all__ = [
 ]
 
 
-def namespace_of(x: object, y: object) -> Any:
+def namespace_of(x: object, y: object, names: tuple[str, str] = ("x", "y")) -> Any:
     """The namespace of the array inputs; plain Python data counts as NumPy."""
     arrays = [a for a in (x, y) if is_array_api_obj(a)]
     if not arrays:
@@ -92,7 +92,7 @@ def namespace_of(x: object, y: object) -> Any:
         return array_namespace(*arrays)
     except TypeError as exc:
         raise TypeError(
-            f"`x` ({type(x).__module__}.{type(x).__qualname__}) and `y` "
+            f"`{names[0]}` ({type(x).__module__}.{type(x).__qualname__}) and `{names[1]}` "
             f"({type(y).__module__}.{type(y).__qualname__}) come from different "
             "array libraries; convert one so that both share a namespace"
         ) from exc

@@ -268,6 +268,42 @@ class PooledGram:
                 progress(plan.block_entries(n_points, r0))
         return self._forms_in_data_units(CompensatedSum.of(xp, parts, dev).value(xp), squares)
 
+    def weighted_sums(self, weights_t: Array, sources: int, plan: Plan) -> Array:
+        """``Σ_{i < sources} w_p[i] K[i, j]`` at every pooled point ``j``: ``(P, N)``.
+
+        The first ``sources`` points carry the weights (``weights_t`` has
+        ``sources`` columns); the sums are taken at every point, those included
+        (the witness function, :func:`mmd_any.witness`). One tile when the plan
+        allows (the fewest calls). Otherwise square blocks: on the sources' own
+        square only the tiles on and above the diagonal are evaluated, each giving
+        the sums at its columns (``w_rows @ K``) and, off the diagonal, at its
+        rows (``w_cols @ Kᵀ``), one kernel evaluation per pair as for the
+        quadratic forms; the points after ``sources`` get one tile per block of
+        sources. Tiles are in the data's units already (:meth:`tile`); their
+        sums are added in float64 where the device has it, else with
+        compensation (:class:`mmd_any._summation.CompensatedSum`).
+        """
+        xp, n_points = self.xp, self.size
+        if plan.single_tile(n_points):
+            return weights_t @ self.tile(slice(0, sources), slice(0, n_points))
+        block = max(1, min(plan.rows, plan.cols))
+        starts = range(0, n_points, block)
+        parts: dict[int, list[Array]] = {start: [] for start in starts}
+        for r0 in range(0, sources, block):
+            rows = slice(r0, min(sources, r0 + block))
+            for c0 in starts:
+                if c0 < r0:  # below the diagonal of the sources' square: mirrored above
+                    continue
+                cols = slice(c0, min(n_points, c0 + block))
+                tile = self.tile(rows, cols)
+                parts[c0].append(weights_t[:, rows] @ tile)
+                if r0 < c0 < sources:  # above the diagonal: the sums at the rows too
+                    mirror = slice(c0, min(sources, cols.stop))
+                    part = tile[:, : mirror.stop - c0]
+                    parts[r0].append(weights_t[:, mirror] @ xp.matrix_transpose(part))
+        sums = [CompensatedSum.of(xp, parts[start], self.device).value(xp) for start in starts]
+        return sums[0] if len(sums) == 1 else xp.concat(sums, axis=1)
+
     def _forms_in_data_units(self, forms: Array, squares: bool) -> Array | tuple[Array, Array]:
         """Forms, and with ``squares`` the last column split off as the squared sums
         (in the data's units: a kernel value's unit twice)."""

@@ -17,6 +17,7 @@ __all__ = [
     "NonNumericError",
     "align_columns",
     "as_table",
+    "column_names",
     "frame_values",
     "is_frame",
     "non_numeric_columns",
@@ -113,6 +114,12 @@ def frame_values(table: Any, name: str) -> np.ndarray:
     # of one's own (what torch can wrap, and what the user's own array would be)
     values = np.ascontiguousarray(values)
     return values if values.flags.writeable else values.copy()
+
+
+def column_names(a: object) -> tuple[str, ...] | None:
+    """The column names of a table or Series (as strings), None for anything else."""
+    table = as_table(a)
+    return tuple(str(c) for c in table.columns) if is_frame(table) else None  # type: ignore[attr-defined]
 
 
 def align_columns(x: Any, y: Any) -> Any:

@@ -150,12 +150,13 @@ def _finite_flag(xp: Any, arrays: tuple[Array, ...], names: tuple[str, ...]) -> 
     return flag
 
 
-def _check_same_device(x: Array, y: Array) -> Any:
+def _check_same_device(x: Array, y: Array, names: tuple[str, str] = ("x", "y")) -> Any:
     dev_x, dev_y = device(x), device(y)
     # traced JAX values have no device (None): nothing to compare
     if dev_x is not None and dev_y is not None and dev_x != dev_y:
         raise ValueError(
-            f"`x` is on device {dev_x!r} but `y` is on device {dev_y!r}; move both to one device"
+            f"`{names[0]}` is on device {dev_x!r} but `{names[1]}` is on device {dev_y!r}; "
+            "move both to one device"
         )
     return dev_x if dev_x is not None else dev_y
 
@@ -213,6 +214,7 @@ def prepare_samples(
     check_finite: bool = True,
     min_size: int = 1,
     standardize: bool = False,
+    names: tuple[str, str] = ("x", "y"),
 ) -> Samples:
     """Validate two samples and bring them to a common dtype.
 
@@ -245,6 +247,8 @@ def prepare_samples(
         the check cannot run eagerly and a lazy flag is returned instead.
     min_size : int
         Smallest number of rows each sample must have.
+    names : (str, str)
+        What the error messages call the two inputs.
     standardize : bool
         Shift and scale every feature of both samples by the mean and standard
         deviation (``ddof = 0``) of the pooled sample, before anything else sees
@@ -271,32 +275,33 @@ def prepare_samples(
     same = y is x  # one sample (prepare_single): converted and standardised once
     y = x if same else as_table(align_columns(x, y))  # tables: y's columns by x's names
     x = as_table(x)
-    xp = namespace_of(x, y)
-    x = _as_2d(xp, _as_array(xp, x, "x"), "x")
-    y = x if same else _as_2d(xp, _as_array(xp, y, "y"), "y")
-    dev = _check_same_device(x, y)
-    for a, name in ((x, "x"), (y, "y")):
+    x_name, y_name = names
+    xp = namespace_of(x, y, names)
+    x = _as_2d(xp, _as_array(xp, x, x_name), x_name)
+    y = x if same else _as_2d(xp, _as_array(xp, y, y_name), y_name)
+    dev = _check_same_device(x, y, names)
+    for a, name in ((x, x_name), (y, y_name)):
         if a.shape[0] is not None and a.shape[0] < min_size:
             what = "is empty" if a.shape[0] == 0 else f"has {a.shape[0]} samples"
             raise ValueError(f"`{name}` {what}; at least {min_size} required")
-    for a, name in ((x, "x"), (y, "y")):
+    for a, name in ((x, x_name), (y, y_name)):
         if a.shape[1] == 0:
             raise ValueError(f"`{name}` has 0 features; at least 1 required")
     if x.shape[1] != y.shape[1]:
         raise ValueError(
-            f"`y` has {y.shape[1]} features but `x` has {x.shape[1]}; both samples "
+            f"`{y_name}` has {y.shape[1]} features but `{x_name}` has {x.shape[1]}; both "
             "must have the same dimension"
         )
     if x.dtype == y.dtype and (x.dtype == xp.float32 or x.dtype == xp.float64):
         result_dtype = dtype = x.dtype  # the common case: nothing to check or promote
     else:
-        _check_real(xp, x, "x")
-        _check_real(xp, y, "y")
+        _check_real(xp, x, x_name)
+        _check_real(xp, y, y_name)
         result_dtype = matching_float_dtype(xp, (x, y), dev)
         dtype = compute_dtype(xp, result_dtype)
     x = x if x.dtype == dtype else xp.astype(x, dtype)
     y = x if same else (y if y.dtype == dtype else xp.astype(y, dtype))
-    finite = _finite_flag(xp, (x, y), ("x", "y")) if check_finite else None
+    finite = _finite_flag(xp, (x, y), names) if check_finite else None
     checked = check_finite and finite is None
     if standardize:
         x, y = _standardize(xp, x, y)

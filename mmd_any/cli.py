@@ -95,9 +95,12 @@ def _seed(text: str) -> int:
     return value
 
 
-def _add_sample_options(parser: argparse.ArgumentParser, aggregate: bool = False) -> None:
-    """The options of ``test`` and ``distance`` (``aggregate``: their help texts say
-    what they mean with ``--aggregate``, an option of ``test`` only)."""
+def _add_sample_options(
+    parser: argparse.ArgumentParser, aggregate: bool = False, estimator: bool = True
+) -> None:
+    """The options of ``test``, ``distance`` and ``explain`` (``aggregate``: their help
+    texts say what they mean with ``--aggregate``, an option of ``test`` only;
+    ``estimator``: offer ``--estimator``)."""
     aliases = ", ".join(f"{alias} = {name}" for alias, name in kernels.ALIASES.items())
     parser.add_argument("a", help="first sample: .npy, .npz, .csv, .tsv or .parquet")
     parser.add_argument("b", help="second sample, same number of columns")
@@ -134,13 +137,14 @@ def _add_sample_options(parser: argparse.ArgumentParser, aggregate: bool = False
             else ""
         ),
     )
-    parser.add_argument(
-        "--estimator",
-        default=None,
-        choices=TEST_ESTIMATORS,
-        help="the MMD² estimator (default: biased"
-        + ("; unbiased for --aggregate fuse/combined, which need it)" if aggregate else ")"),
-    )
+    if estimator:
+        parser.add_argument(
+            "--estimator",
+            default=None,
+            choices=TEST_ESTIMATORS,
+            help="the MMD² estimator (default: biased"
+            + ("; unbiased for --aggregate fuse/combined, which need it)" if aggregate else ")"),
+        )
     parser.add_argument(
         "--backend",
         default="numpy",
@@ -197,15 +201,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"an aggregated test over a kernel collection, exact level; alone: "
         f"{RECOMMENDED} (recommended). {methods}",
     )
-    test.add_argument("--alpha", type=float, default=0.05, help="level of the test")
-    test.add_argument(
-        "--seed", type=_seed, default=0, help="seed of the permutations, a non-negative integer"
-    )
-    test.add_argument(
-        "--plot",
-        metavar="FILE",
-        help="write the null distribution picture to this .png, .pdf or .svg",
-    )
+    _add_decision_options(test, "level of the test", "the null distribution picture")
     distance = commands.add_parser(
         "distance",
         help="MMD² and MMD only",
@@ -222,7 +218,37 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--permutations", type=int, default=500, help="number of random permutations")
     demo.add_argument("--plot", default=DEMO_PLOT, metavar="FILE", help="picture to write")
+    explain = commands.add_parser(
+        "explain",
+        help="where the samples differ: the most discrepant rows and features",
+        description="The rows of each file that the other lacks most (by the MMD witness "
+        "function), and the features ranked by how much their own distribution moved "
+        "(marginal MMD², permutation p-values corrected for the number of features).",
+        formatter_class=_HelpFormatter,
+    )
+    _add_sample_options(explain, estimator=False)
+    explain.add_argument("--top", type=int, default=10, help="rows of each file to list")
+    explain.add_argument(
+        "--features", type=int, default=10, help="ranked features to list (--json: all)"
+    )
+    explain.add_argument(
+        "--permutations", type=int, default=200, help="permutations shared by the features"
+    )
+    _add_decision_options(
+        explain, "family-wise level of the changed features", "the witness and feature picture"
+    )
     return parser
+
+
+def _add_decision_options(command: argparse.ArgumentParser, level: str, picture: str) -> None:
+    """``--alpha``, ``--seed`` (of the permutations) and ``--plot`` of a permutation command."""
+    command.add_argument("--alpha", type=float, default=0.05, help=level)
+    command.add_argument(
+        "--seed", type=_seed, default=0, help="seed of the permutations, a non-negative integer"
+    )
+    command.add_argument(
+        "--plot", metavar="FILE", help=f"write {picture} to this .png, .pdf or .svg"
+    )
 
 
 # -- backends ----------------------------------------------------------------------------
@@ -575,6 +601,128 @@ def _command_distance(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Top features whose values ``mmd-any explain`` lists beside each row.
+ROW_FEATURES = 3
+
+
+def _explain_report(result: Any, x: np.ndarray, y: np.ndarray, names: tuple[str, str]) -> dict:
+    """The explanation as plain data, with each listed row's values of the top features."""
+    from ._compat import host_floats
+
+    report: dict[str, Any] = {"command": "explain", "a": names[0], "b": names[1]}
+    report.update({"n_x": len(x), "n_y": len(y), "d": x.shape[1], **result.to_dict()})
+    shown = [entry["feature"] for entry in report["features"][:ROW_FEATURES]]
+    witness = host_floats(result.witness)
+    for key, offset, data in (("x_rows", 0, x), ("y_rows", len(x), y)):
+        report[key] = [
+            {
+                "row": row,
+                "witness": witness[offset + row],
+                "values": {result.feature_label(j): float(data[row, j]) for j in shown},
+            }
+            for row in report[key]
+        ]
+    return report
+
+
+def _print_rows(title: str, rows: list[dict]) -> None:
+    print(title)
+    if not rows:
+        return
+    columns = list(rows[0]["values"])
+    print("    row     witness  " + "  ".join(f"{name:>12s}" for name in columns))
+    for entry in rows:
+        values = "  ".join(f"{entry['values'][name]:12.4g}" for name in columns)
+        print(f"  {entry['row']:5d}  {entry['witness']:+10.3e}  {values}")
+
+
+def _print_explain(report: dict, features: int) -> None:
+    print(
+        f"mmd-any explain: {report['a']} (n = {report['n_x']}) vs {report['b']} "
+        f"(m = {report['n_y']}), d = {report['d']}; witness kernel {report['kernel']}; "
+        f"{report['n_permutations']} permutations"
+    )
+    print(
+        "\nfeatures, most changed first (marginal MMD², each feature's own median "
+        "bandwidth;\np corrected for the number of features: Westfall-Young min-P, "
+        f"family-wise level {report['alpha']:g})"
+    )
+    print("  rank  feature            score        z   p corrected     p raw")
+    for rank, entry in enumerate(report["features"][:features], start=1):
+        mark = "*" if entry["pvalue"] <= report["alpha"] else " "
+        print(
+            f"  {rank:4d}  {entry['name']:<14s} {entry['score']:9.3e} {entry['zscore']:8.1f}"
+            f"   {entry['pvalue']:9.3g} {mark}  {entry['raw_pvalue']:8.3g}"
+        )
+    hidden = len(report["features"]) - features
+    if hidden > 0:
+        print(f"  ... {hidden} more (--features, or --json for all)")
+    changed = report["changed_features"]
+    listed = [entry["name"] for entry in report["features"] if entry["feature"] in changed]
+    names = ", ".join(listed[:features]) + (", ..." if len(listed) > features else "")
+    print(
+        f"  changed (* above): {len(changed)} of {report['d']}" + (f": {names}" if changed else "")
+    )
+    print()
+    _print_rows(
+        f"rows of {report['a']} where it has most mass that {report['b']} lacks "
+        "(largest witness; 0-based data rows):",
+        report["x_rows"],
+    )
+    if report["x_rows"] and report["x_rows"][0]["witness"] <= 0:
+        print(
+            f"  (no row of {report['a']} has a positive witness: {report['b']} is denser "
+            "wherever it has data; these are the rows where least so)"
+        )
+    _print_rows(
+        f"\nrows of {report['b']} where it has most mass that {report['a']} lacks "
+        "(most negative witness):",
+        report["y_rows"],
+    )
+    if report["y_rows"] and report["y_rows"][0]["witness"] >= 0:
+        print(
+            f"  (no row of {report['b']} has a negative witness: {report['a']} is denser "
+            "wherever it has data; these are the rows where least so)"
+        )
+
+
+def _command_explain(args: argparse.Namespace) -> int:
+    from .explain import explain
+
+    for option in ("top", "features", "permutations"):
+        if getattr(args, option) < 1:
+            raise UsageError(f"--{option} must be at least 1, got {getattr(args, option)}")
+    if not 0 < args.alpha < 1:
+        raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
+    if args.plot:
+        if not args.plot.lower().endswith((".png", ".pdf", ".svg")):
+            raise UsageError(f"--plot must end in .png, .pdf or .svg, got {args.plot}")
+        _check_plot_path(args.plot)
+    x, y = _load(args)
+    result = explain(
+        _to_backend(x, args.backend, args.device, args.dtype),
+        _to_backend(y, args.backend, args.device, args.dtype),
+        top=args.top,
+        kernel=_kernel(args.kernel, args.bandwidth),
+        n_permutations=args.permutations,
+        alpha=args.alpha,
+        seed=args.seed,
+        standardize=args.standardize,
+    )
+    report = _explain_report(result, x, y, (args.a, args.b))
+    if args.json:
+        print(json.dumps(report))
+    else:
+        _print_explain(report, args.features)
+    if args.plot:
+        _save(result.plot(x, y, labels=(Path(args.a).name, Path(args.b).name)), args.plot)
+        print(
+            f"\nplot written to {Path(args.plot).resolve()}",
+            file=sys.stderr if args.json else sys.stdout,
+        )
+    return 0
+
+
 def _digits_domains(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """scikit-learn's 8×8 digits: one half, the held-out half, and that half as seen by a
     different scanner (lower contrast, brighter, noisier)."""
@@ -589,6 +737,37 @@ def _digits_domains(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     noise = np.random.default_rng(seed + 1).normal(0.0, 0.08, size=held_out.shape)
     scanner = np.clip(0.75 * held_out + 0.12 + noise, 0.0, 1.0)
     return source, held_out, scanner
+
+
+#: Permutations of the demo's explanations (shared by the 64 pixels).
+DEMO_EXPLAIN_PERMUTATIONS = 200
+
+
+def _pixel(j: int) -> str:
+    return f"({j // 8}, {j % 8})"
+
+
+def _demo_explain(source: np.ndarray, others: list[tuple[str, np.ndarray]]) -> Any:
+    """Which pixels moved: the ranked pixels of each pair, and the 8×8 score map of the
+    last one (the shifted domain). Returns that explanation."""
+    from .explain import explain
+
+    print(
+        f"mmd-any explain: which pixels moved ({DEMO_EXPLAIN_PERMUTATIONS} permutations "
+        "shared by the 64 pixels; p corrected for 64 tests: Westfall-Young min-P)"
+    )
+    for label, other in others:
+        result = explain(source, other, n_permutations=DEMO_EXPLAIN_PERMUTATIONS, seed=0)
+        changed = result.changed_features
+        scores = np.asarray(result.feature_scores)
+        print(f"  A vs {label}: {len(changed)} of 64 pixels changed at family-wise level 0.05")
+        if changed:
+            ranked = ", ".join(f"{_pixel(j)} {scores[j]:.2f}" for j in changed[:5])
+            print(f"    most changed (row, column): {ranked}")
+    print("  marginal MMD² of each pixel, A vs B (rows of the 8×8 image):")
+    for row in scores.reshape(8, 8):
+        print("    " + " ".join(f"{value:4.2f}" for value in row))
+    return result
 
 
 def _command_demo(args: argparse.Namespace) -> int:
@@ -614,19 +793,30 @@ def _command_demo(args: argparse.Namespace) -> int:
         json=False,
         plot=None,
     )
-    for label, other in (("A' (held-out half of A)", held_out), ("B (shifted domain)", scanner)):
+    pairs = (("A' (held-out half of A)", held_out), ("B (shifted domain)", scanner))
+    for label, other in pairs:
         report = _run_test(source, other, options, ("A", label))
         _print_test(report)
         print()
         figures.append(report["_result"])
+    explained = _demo_explain(source, [("A'", held_out), ("B", scanner)])
+    print()
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.3), layout="constrained")
+    fig, axes = plt.subplots(
+        1, 3, figsize=(15, 4.3), layout="constrained", width_ratios=(1.0, 1.0, 0.8)
+    )
     for ax, result, title in zip(
-        axes, figures, ("A vs A' (same distribution)", "A vs B (shifted)"), strict=True
+        axes, figures, ("A vs A' (same distribution)", "A vs B (shifted)"), strict=False
     ):
         result.plot(ax=ax)
         ax.set_title(f"{title}\np-value = {result.pvalue:.3g}", fontsize=10)
+    scores = np.asarray(explained.feature_scores).reshape(8, 8)
+    image = axes[2].imshow(scores, cmap="magma", vmin=0.0)
+    axes[2].set_title("which pixels moved, A vs B:\neach pixel's own MMD²", fontsize=10)
+    axes[2].set_xticks(range(8))
+    axes[2].set_yticks(range(8))
+    fig.colorbar(image, ax=axes[2], shrink=0.8, label="marginal MMD²")
     fig.suptitle("mmd-any demo: permutation null of MMD² (Gaussian kernel, median bandwidth)")
     _save(fig, args.plot)
     print(f"plot written to {Path(args.plot).resolve()}")
@@ -649,7 +839,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mmd-any`` console script; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(_bare_aggregate(sys.argv[1:] if argv is None else argv))
-    commands = {"test": _command_test, "distance": _command_distance, "demo": _command_demo}
+    commands = {
+        "test": _command_test,
+        "distance": _command_distance,
+        "demo": _command_demo,
+        "explain": _command_explain,
+    }
     try:
         return commands[args.command](args)
     except (InputError, UsageError) as error:

@@ -1,4 +1,4 @@
-"""Pictures of a permutation test (matplotlib, an optional extra).
+"""Pictures of a permutation test and of an explanation (matplotlib, an optional extra).
 
 The single test draws one panel: the permutation null of the MMD², the
 observed MMD² and the (1 − α) quantile of the null, the test's threshold.
@@ -26,7 +26,7 @@ import numpy as np
 
 from ._aggregation import METHODS
 
-__all__ = ["plot_test_result"]
+__all__ = ["plot_explanation", "plot_test_result"]
 
 
 NULL_COLOR, NULL_EDGE = "#9fb7d5", "#4a6d99"
@@ -236,3 +236,132 @@ def plot_test_result(result: Any, ax: Any = None) -> Any:
         f"aggregated MMD test ({result.method}): p-value = {pvalue:.4g} ({decision})", fontsize=12
     )
     return axes
+
+
+#: Markers of the two samples in :func:`plot_explanation`.
+X_MARKER, Y_MARKER = "o", "^"
+CHANGED_COLOR, UNCHANGED_COLOR = "#c0392b", "#9fb7d5"
+
+
+def _principal_plane(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pooled rows on their first two principal directions, and the share of
+    the variance each direction carries."""
+    centred = z - z.mean(axis=0)
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    directions = vt[:2].T if vt.shape[0] >= 2 else np.eye(z.shape[1], 2)
+    plane = centred @ directions
+    if plane.shape[1] < 2:  # one feature: its values against zero
+        plane = np.column_stack([plane[:, 0], np.zeros(len(plane))])
+    variance = singular**2 / max(float(np.sum(singular**2)), np.finfo(float).tiny)
+    return plane, np.pad(variance[:2], (0, max(0, 2 - variance[:2].size)))
+
+
+def _witness_panel(ax: Any, result: Any, x: Any, y: Any, labels: tuple[str, str]) -> Any:
+    from matplotlib.colors import TwoSlopeNorm
+
+    x, y = _host(x).reshape(len(_host(x)), -1), _host(y).reshape(len(_host(y)), -1)
+    witness, n = _host(result.witness), len(x)
+    plane, share = _principal_plane(np.concatenate([x, y]))
+    # 0 is white; each side spans its own range, so that a witness of one sign
+    # almost everywhere still shows where the other sample's excess lies
+    tiny = np.finfo(float).tiny
+    low, high = min(float(witness.min()), -tiny), max(float(witness.max()), tiny)
+    norm = TwoSlopeNorm(vcenter=0.0, vmin=low, vmax=high)
+    style = {"cmap": "coolwarm", "norm": norm, "s": 16, "linewidths": 0.3, "alpha": 0.85}
+    points = ax.scatter(
+        plane[:n, 0],
+        plane[:n, 1],
+        c=witness[:n],
+        marker=X_MARKER,
+        label=labels[0],
+        edgecolors="none",
+        **style,
+    )
+    ax.scatter(
+        plane[n:, 0],
+        plane[n:, 1],
+        c=witness[n:],
+        marker=Y_MARKER,
+        label=labels[1],
+        edgecolors="none",
+        **style,
+    )
+    top_x = _host(result.x_rows).astype(int)
+    top_y = n + _host(result.y_rows).astype(int)
+    for rows, marker in ((top_x, X_MARKER), (top_y, Y_MARKER)):
+        ax.scatter(
+            plane[rows, 0],
+            plane[rows, 1],
+            marker=marker,
+            s=60,
+            facecolors="none",
+            edgecolors="black",
+            linewidths=1.0,
+        )
+    ax.set_xlabel(f"principal direction 1 ({share[0]:.0%} of the variance)")
+    ax.set_ylabel(f"principal direction 2 ({share[1]:.0%})")
+    ax.set_title(
+        f"witness: red where {labels[0]} has more mass, blue where {labels[1]} has\n"
+        f"(circled: the {len(top_x)} + {len(top_y)} most discrepant rows)",
+        fontsize=10,
+    )
+    ax.legend(loc="best", fontsize=8, markerscale=1.2)
+    return points
+
+
+def _feature_panel(ax: Any, result: Any, count: int) -> None:
+    ranked = _host(result.features).astype(int)[:count]
+    scores = _host(result.feature_scores)[ranked]
+    pvalues = _host(result.feature_pvalues)[ranked]
+    changed = pvalues <= result.alpha
+    positions = np.arange(len(ranked))[::-1]
+    ax.barh(
+        positions,
+        scores,
+        color=np.where(changed, CHANGED_COLOR, UNCHANGED_COLOR),
+        edgecolor="#333333",
+        linewidth=0.4,
+    )
+    ax.set_yticks(positions, [result.feature_label(int(j)) for j in ranked], fontsize=8)
+    for position, score, pvalue in zip(positions, scores, pvalues, strict=True):
+        ax.text(score, position, f"  p={pvalue:.2g}", va="center", fontsize=7)
+    ax.set_xlim(0, max(float(scores.max(initial=0.0)), np.finfo(float).tiny) * 1.35)
+    ax.set_xlabel("marginal MMD² (own median bandwidth)")
+    ax.set_title(
+        f"features, most changed first: red = changed at FWER {result.alpha:g}\n"
+        "(p corrected: Westfall–Young min-P)",
+        fontsize=10,
+    )
+
+
+def plot_explanation(
+    result: Any, x: Any, y: Any, *, features: int = 15, labels: tuple[str, str] = ("x", "y")
+) -> Any:
+    """The witness over the pooled sample's first two principal directions (each
+    sample its own marker, coloured by the witness, the most discrepant rows
+    circled) beside a bar chart of the ``features`` highest-ranked features' scores.
+
+    Parameters
+    ----------
+    result : Explanation
+    x, y : arrays
+        The samples the explanation is of.
+    features : int
+        How many ranked features to draw.
+    labels : (str, str)
+        The samples' names in the legend and titles.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    shown = min(features, len(_host(result.features)))
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(12, 4.8), layout="constrained", width_ratios=(1.25, 1.0)
+    )
+    points = _witness_panel(left, result, x, y, labels)
+    fig.colorbar(points, ax=left, label="witness f(t)", shrink=0.85)
+    _feature_panel(right, result, shown)
+    return fig

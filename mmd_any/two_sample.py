@@ -104,6 +104,7 @@ __all__ = [
     "RECOMMENDED",
     "MMDTestResult",
     "PermutationsWarning",
+    "check_test_options",
     "combined_collection",
     "fuse_collection",
     "mmd_test",
@@ -176,7 +177,8 @@ def _method(aggregate: bool | str) -> str:
     )
 
 
-def _check_options(n_permutations: int, alpha: float) -> tuple[int, float]:
+def check_test_options(n_permutations: int, alpha: float) -> tuple[int, float]:
+    """``n_permutations`` (at least 1) and ``alpha`` (in (0, 1)), validated."""
     n_permutations = check_count(n_permutations, "n_permutations", 1)
     alpha = check_real(
         alpha, "alpha", lower=0.0, upper=1.0, expected="lie in the open interval (0, 1)"
@@ -785,7 +787,7 @@ def mmd_test(
     method = _method(aggregate)
     kernel, estimator, chosen = _resolve_preset(kernel, estimator, preset, method, bandwidth)
     estimator = _resolve_estimator(estimator, method)
-    n_permutations, alpha = _check_options(n_permutations, alpha)
+    n_permutations, alpha = check_test_options(n_permutations, alpha)
     seed = check_seed(seed)
     kernels = _collection(kernel, method, bandwidth)
     block_size = _plan.check_block_size(block_size)

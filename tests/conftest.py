@@ -237,6 +237,10 @@ ENTRY_CALLS: dict[str, Callable[..., Any]] = {
     "kid": lambda x, y, **o: mmd_any.kid(x, y, subsets=3, subset_size=15, seed=0, **o).mean,
     "mmd2_rff": lambda x, y, **o: mmd_any.mmd2_rff(x, y, seed=0, n_features=32, **o),
     "mmd_test": lambda x, y, **o: mmd_any.mmd_test(x, y, n_permutations=19, seed=0, **o).statistic,
+    "witness": lambda x, y, **o: mmd_any.witness(x, y, **o),
+    "explain": lambda x, y, **o: (
+        mmd_any.explain(x, y, top=3, n_permutations=19, seed=0, **o).feature_scores
+    ),
     "StreamingMMD": _streaming_value,
     "MMDLoss": _loss,
 }

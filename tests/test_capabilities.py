@@ -28,8 +28,22 @@ X, Y = rng.normal(size=(40, 3)), rng.normal(0.5, 1.0, size=(30, 3))
 
 ENTRIES = sorted(ENTRY_POINTS)
 
+#: The shapes of the arrays :data:`ENTRY_CALLS` return that are not 0-d.
+SHAPES = {
+    "kernel_matrix": (len(X), len(Y)),
+    "witness": (len(X) + len(Y),),
+    "explain": (X.shape[1],),
+}
+
 #: Public names that compute nothing themselves: results, warnings, registries.
-NOT_COMPUTING = {"ESTIMATORS", "KID", "MMDTestResult", "PermutationsWarning", "seed_kernel"}
+NOT_COMPUTING = {
+    "ESTIMATORS",
+    "Explanation",
+    "KID",
+    "MMDTestResult",
+    "PermutationsWarning",
+    "seed_kernel",
+}
 
 
 def _public_callables() -> set[str]:
@@ -99,7 +113,7 @@ def test_declared_dtypes_come_back_in_the_inputs_namespace_and_device(
         pytest.skip(f"{name} is not available on this machine")
     x, y = _inputs(backend, dtype)
     result = ENTRY_CALLS[entry](x, y)
-    shape = (len(X), len(Y)) if entry == "kernel_matrix" else ()
+    shape = SHAPES.get(entry, ())
     assert_result_like(result, backend, like=x, shape=shape)
     assert np.all(np.isfinite(backend.to_numpy(result).astype(np.float64)))
 

@@ -607,3 +607,82 @@ def test_a_bare_aggregate_before_the_files_is_the_recommended_test(small, capsys
     assert report["method"] == "combined"
     report = _json(["test", "--aggregate", "minp", str(a), str(b), "--permutations", "19"], capsys)
     assert report["method"] == "minp"
+
+
+# -- explain -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def moved(tmp_path: Path) -> tuple[Path, Path]:
+    """d = 5, feature 3 moved by 1.5, and the last 10 rows of b far from everything."""
+    rng = np.random.default_rng(21)
+    a, b = rng.normal(size=(80, 5)), rng.normal(size=(70, 5))
+    b[:, 3] += 1.5
+    b[-10:] = rng.normal(7.0, 0.2, size=(10, 5))
+    np.save(tmp_path / "a.npy", a)
+    np.save(tmp_path / "b.npy", b)
+    return tmp_path / "a.npy", tmp_path / "b.npy"
+
+
+def test_explain_prints_the_features_and_the_rows(moved, capsys) -> None:
+    a, b = moved
+    assert main(["explain", str(a), str(b), "--top", "4", "--permutations", "99"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.lstrip().startswith("rank"))
+    assert lines[first + 1].split()[:3] == ["1", "feature", "3"]
+    assert "Westfall-Young min-P" in out
+    rows_of_b = out.split("rows of " + str(b))[-1].splitlines()[2:6]
+    assert all(int(line.split()[0]) >= 60 for line in rows_of_b), rows_of_b  # the far rows
+    assert "feature 3" in out.split("rows of " + str(a))[1].splitlines()[1]  # values shown
+
+
+def test_explain_json_has_every_feature_and_the_rows(moved, capsys) -> None:
+    a, b = moved
+    report = _json(["explain", str(a), str(b), "--top", "3", "--permutations", "199"], capsys)
+    assert report["features"][0]["feature"] == 3
+    assert len(report["features"]) == 5
+    assert len(report["y_rows"]) == 3
+    assert set(report["y_rows"][0]) == {"row", "witness", "values"}
+    assert report["y_rows"][0]["witness"] < report["x_rows"][0]["witness"]
+    assert 3 in report["changed_features"]
+
+
+def test_explain_says_when_one_sample_is_denser_everywhere(tmp_path: Path, capsys) -> None:
+    """a: a ring; b: half of it and a cluster at the centre, nearer (at the median
+    bandwidth) to every point of the ring than the ring's own mean: every witness
+    value is negative, so a's listed rows are where b is least over-represented."""
+    rng = np.random.default_rng(22)
+    angles = rng.uniform(0, 2 * np.pi, 150)
+    ring = np.column_stack([np.cos(angles), np.sin(angles)]) + rng.normal(0, 0.05, (150, 2))
+    centred = np.concatenate([ring[:75], rng.normal(0, 0.1, (75, 2))])
+    np.save(tmp_path / "ring.npy", ring)
+    np.save(tmp_path / "centred.npy", centred)
+    files = [str(tmp_path / "ring.npy"), str(tmp_path / "centred.npy")]
+    assert main(["explain", *files, "--permutations", "19"]) == 0
+    out = capsys.readouterr().out
+    assert f"no row of {files[0]} has a positive witness" in out
+    assert "has a negative witness" not in out
+    assert main(["explain", *files[::-1], "--permutations", "19"]) == 0
+    out = capsys.readouterr().out
+    assert f"no row of {files[0]} has a negative witness" in out
+    assert "has a positive witness" not in out
+
+
+def test_explain_plot_is_written(moved, tmp_path: Path, capsys) -> None:
+    pytest.importorskip("matplotlib")
+    a, b = moved
+    plot = tmp_path / "where.png"
+    assert main(["explain", str(a), str(b), "--permutations", "19", "--plot", str(plot)]) == 0
+    assert "plot written to" in capsys.readouterr().out
+    assert plot.stat().st_size > 20_000
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["--top", "0"], ["--permutations", "0"], ["--alpha", "2"], ["--plot", "out.gif"]],
+)
+def test_explain_refuses_bad_options(moved, arguments: list[str], capsys) -> None:
+    a, b = moved
+    assert main(["explain", str(a), str(b), *arguments]) == 2
+    assert "error" in capsys.readouterr().err

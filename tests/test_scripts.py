@@ -355,3 +355,13 @@ def test_bench_power_quick() -> None:
     assert power.repetition_seeds("variance", 3)[1] != power.repetition_seeds("mean", 3)[1]
     data_state = [power.repetition_seeds(c, 3)[0].generate_state(2) for c in ("variance", "mean")]
     assert not np.array_equal(*data_state)  # the data seed depends on the cell too
+
+
+def test_bench_explain_quick() -> None:
+    out = _run(BENCHMARKS / "bench_explain.py", "--quick", "--markdown")
+    cost = _markdown_rows(out, "### Cost")
+    assert [row[0].split(",")[0] for row in cost] == ["witness", "explain"]
+    assert all(row[4].endswith("×") and float(row[4][:-1]) > 0 for row in cost), cost
+    accuracy = _markdown_rows(out, "### Accuracy and level")
+    assert len(accuracy) == 3
+    assert float(accuracy[0][1].split()[1].rstrip(",")) >= 0.9  # planted share, mean
