@@ -14,10 +14,11 @@ integrand), so ``h = 2π / (S + ALIAS_MARGIN)`` keeps every ``s ≤ S`` within
 below that too. With the features ``√c_k cos(k h a / σ_j)``, ``√c_k sin(k h a / σ_j)`` of
 each value, ``k_j`` is an inner product (the constant node drops out: every
 weight row here sums to zero), and the statistic of any weight row ``w`` is
-``‖Σ_i w_i φ_j(z_i)‖²``: one ``(P, N) @ (N, d·K)`` product gives every feature's
+``‖Σ_i w_i φ_j(z_i)‖²``: one ``(P, N) @ (N, 2K·d)`` product gives every feature's
 statistic under every permutation. ``S`` is the widest feature's range over its
 bandwidth; the equally spaced frequencies let ``cos(k θ)`` and ``sin(k θ)``
-come from ``2√K`` trigonometric evaluations and the angle-addition formulas. A
+come from one evaluation of ``cos θ`` and ``sin θ`` and ``⌈log₂ K⌉`` rounds of
+the angle-addition formulas. A
 feature wider than :data:`MAX_WIDTH` (heavy tails) is computed exactly on the
 engine instead, from its own 1-D kernel matrix.
 """
@@ -62,7 +63,7 @@ MAX_FREQUENCIES = 512
 #: The widest range over bandwidth the frequencies cover.
 MAX_WIDTH = 2 * math.pi * (MAX_FREQUENCIES - 1) / TAIL - ALIAS_MARGIN
 
-#: Elements of one block of features ``(N, block·K)``.
+#: Elements of one block of pairwise gaps ``(block, pairs)`` for the medians.
 _BLOCK_ELEMENTS = 1 << 23
 
 
@@ -103,31 +104,23 @@ def _waves(
     xp: Any, values: Array, bandwidths: Array, step: float, count: int
 ) -> tuple[Array, Array]:
     """``cos(kθ)`` and ``sin(kθ)``, ``θ = h a / σ``, of centred values ``(N, b)`` for
-    ``k = 1 … B·J ≥ count``: two ``(B·J, N, b)`` arrays (the long axes last, where
-    elementwise loops are fast). Those of ``k = B j + r`` come from those of
-    ``Bjθ`` and ``rθ`` (``B ≈ √K``) by angle addition: ``2√K`` evaluations of
-    each function instead of ``K``."""
-    fine = math.ceil(math.sqrt(count))
-    coarse = math.ceil(count / fine)
-    dev, dtype = device(values), values.dtype
-    theta = (values / bandwidths)[None, :, :] * step
-    r = xp.asarray(np.arange(1, fine + 1, dtype=np.float64), dtype=dtype, device=dev)
-    j = xp.asarray(np.arange(coarse, dtype=np.float64) * fine, dtype=dtype, device=dev)
-    fine_angles = theta * r[:, None, None]  # (B, N, b)
-    coarse_angles = (theta * j[:, None, None])[:, None, :, :]  # (J, 1, N, b)
-    cos_f, sin_f = xp.cos(fine_angles), xp.sin(fine_angles)
-    cos_c, sin_c = xp.cos(coarse_angles), xp.sin(coarse_angles)
-    shape = (coarse * fine, values.shape[0], values.shape[1])
-    cosines = xp.reshape(cos_c * cos_f - sin_c * sin_f, shape)
-    sines = xp.reshape(sin_c * cos_f + cos_c * sin_f, shape)
+    ``k = 1 … count``: two ``(N, count, b)`` arrays. Two trigonometric evaluations per
+    value (each costs tens of products), then rounds of angle addition that double
+    the frequencies known: ``cos((m + r)θ) = cos mθ cos rθ − sin mθ sin rθ`` and
+    ``sin((m + r)θ) = sin mθ cos rθ + cos mθ sin rθ`` for ``r = 1 … m``, so
+    ``⌈log₂ count⌉`` rounds of a few operations each. A round adds the errors of
+    its two factors: that of ``cos kθ`` grows like ``k`` roundings, as it does when
+    ``kθ`` itself is rounded."""
+    theta = (values / bandwidths) * step
+    cosines, sines = xp.cos(theta)[:, None, :], xp.sin(theta)[:, None, :]
+    while cosines.shape[1] < count:
+        known = cosines.shape[1]
+        cos_m, sin_m = cosines[:, known - 1 : known, :], sines[:, known - 1 : known, :]
+        added = min(known, count - known)
+        cos_r, sin_r = cosines[:, :added, :], sines[:, :added, :]
+        cosines = xp.concat([cosines, cos_m * cos_r - sin_m * sin_r], axis=1)
+        sines = xp.concat([sines, sin_m * cos_r + cos_m * sin_r], axis=1)
     return cosines, sines
-
-
-def _padded_weights(weights: np.ndarray) -> np.ndarray:
-    """The rule's weights padded with zeros to the ``B·J`` frequencies of :func:`_waves`."""
-    fine = math.ceil(math.sqrt(weights.size))
-    total = math.ceil(weights.size / fine) * fine
-    return np.concatenate([weights, np.zeros(total - weights.size)])
 
 
 def marginal_statistics(
@@ -145,21 +138,29 @@ def marginal_statistics(
     host_widths = np.asarray(host_floats(widths), dtype=np.float64)
     covered = np.flatnonzero(host_widths <= MAX_WIDTH)
     step, rule = frequencies(float(host_widths[covered].max(initial=0.0)))
-    padded = _padded_weights(rule)
-    coefficients = xp.asarray(padded, dtype=z.dtype, device=device(z))
+    coefficients = xp.asarray(rule, dtype=z.dtype, device=device(z))[None, :, None]
     n_points, n_features = z.shape
     per_feature: dict[int, Array] = {}
-    block = max(1, _BLOCK_ELEMENTS // (n_points * padded.size))
+    # features per block: each holds 2·N·K wave values (cos and sin), planned as
+    # random Fourier features are (bounded on the host, the budget on a device)
+    item = _plan.itemsize(xp, z.dtype)
+    block = _plan.feature_rows(xp, device(z), 2 * n_points * rule.size, item, memory_budget)
     for start in range(0, covered.size, block):
         chosen = covered[start : start + block]
         index = xp.asarray(chosen, device=device(z))
         values, widths_of = xp.take(z, index, axis=1), xp.take(bandwidths, index)
-        cosines, sines = _waves(xp, values, widths_of, step, rule.size)
+        flat = (n_points, rule.size * chosen.size)  # (N, K·b): one product for every k
+        cosines, sines = (
+            xp.reshape(wave, flat) for wave in _waves(xp, values, widths_of, step, rule.size)
+        )
         parts = []
         for w in weights:  # Σ_k c_k (|w·cos kθ|² + |w·sin kθ|²), per feature
-            along_c, along_s = w @ cosines, w @ sines  # (K, R_b, b), one product per k
+            along_c, along_s = (
+                xp.reshape(w @ wave, (w.shape[0], rule.size, chosen.size))
+                for wave in (cosines, sines)
+            )
             power = along_c * along_c + along_s * along_s
-            parts.append(xp.sum(power * coefficients[:, None, None], axis=0))
+            parts.append(xp.sum(power * coefficients, axis=1))
         stats = xp.concat(parts, axis=0)  # (R, b)
         for k, j in enumerate(chosen):
             per_feature[int(j)] = stats[:, k]

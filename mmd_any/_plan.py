@@ -195,8 +195,9 @@ def make_plan(
 def feature_rows(
     xp: Any, device: Any, n_frequencies: int, itemsize: int, memory_budget: int | None = None
 ) -> int:
-    """Rows per block of random Fourier features (:mod:`mmd_any.approximate`): bounded
-    blocks on the host, the budget's worth on an accelerator."""
+    """Rows per block of random Fourier features (:mod:`mmd_any.approximate`; also the
+    features per block of :mod:`mmd_any._marginals`, each a row of ``2·N·K`` wave
+    values): bounded blocks on the host, the budget's worth on an accelerator."""
     if is_host(xp, device):
         return max(1, HOST_FEATURE_ELEMENTS // max(1, n_frequencies))
     budget = default_budget(xp, device) if memory_budget is None else memory_budget

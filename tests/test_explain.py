@@ -94,6 +94,22 @@ def test_the_features_match_the_definitions() -> None:
     assert np.all(result.feature_pvalues >= result.feature_raw_pvalues)
 
 
+def test_the_widest_rule_keeps_its_error() -> None:
+    """Far outliers on one feature make the rule take hundreds of frequencies (built
+    by rounds of angle addition, whose rounding grows with the frequency); every
+    feature's statistic stays within the rule's bound of the exact one."""
+    x, y = _shifted(7, n=70, m=60, d=3)
+    x[:3, 0] = [-150.0, 140.0, 160.0]
+    scores, _, _, sigmas = _reference(x, y, 19, 5)
+    pooled = np.concatenate([x, y])
+    widths = (pooled.max(axis=0) - pooled.min(axis=0)) / sigmas
+    assert 200 < widths.max() <= _marginals.MAX_WIDTH  # the rule's path, not the engine's
+    result = mmd_any.explain(x, y, n_permutations=19, seed=5)
+    np.testing.assert_allclose(
+        result.feature_scores, scores, rtol=0, atol=4 * _marginals.RULE_ERROR
+    )
+
+
 def test_a_single_feature_has_mmd_tests_pvalue() -> None:
     """One shared set of permutations: those of ``mmd_test`` with the same seed."""
     rng = np.random.default_rng(2)
