@@ -14,8 +14,8 @@ integrand), so ``h = 2π / (S + ALIAS_MARGIN)`` keeps every ``s ≤ S`` within
 below that too. With the features ``√c_k cos(k h a / σ_j)``, ``√c_k sin(k h a / σ_j)`` of
 each value, ``k_j`` is an inner product (the constant node drops out: every
 weight row here sums to zero), and the statistic of any weight row ``w`` is
-``‖Σ_i w_i φ_j(z_i)‖²``: one ``(P, N) @ (N, 2K·d)`` product gives every feature's
-statistic under every permutation. ``S`` is the widest feature's range over its
+``‖Σ_i w_i φ_j(z_i)‖²``: two ``(P, N) @ (N, K·d)`` products (the cosines, the sines)
+give every feature's statistic under every permutation. ``S`` is the widest feature's range over its
 bandwidth; the equally spaced frequencies let ``cos(k θ)`` and ``sin(k θ)``
 come from one evaluation of ``cos θ`` and ``sin θ`` and ``⌈log₂ K⌉`` rounds of
 the angle-addition formulas. A
@@ -107,7 +107,7 @@ def _waves(
     ``k = 1 … count``: two ``(N, count, b)`` arrays. Two trigonometric evaluations per
     value (each costs tens of products), then rounds of angle addition that double
     the frequencies known: ``cos((m + r)θ) = cos mθ cos rθ − sin mθ sin rθ`` and
-    ``sin((m + r)θ) = sin mθ cos rθ + cos mθ sin rθ`` for ``r = 1 … m``, so
+    ``sin((m + r)θ) = sin mθ cos rθ + cos mθ sin rθ`` for ``r = 1 … min(m, count − m)``, so
     ``⌈log₂ count⌉`` rounds of a few operations each. A round adds the errors of
     its two factors: that of ``cos kθ`` grows like ``k`` roundings, as it does when
     ``kθ`` itself is rounded."""
